@@ -1,0 +1,29 @@
+# `make demo` and `make test` are all a newcomer needs: both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,plot,bench]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m tinygrad_nn demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check tinygrad_nn tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/scalar_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""What both graphs share: the grad-recording mode and the iterative topological sort.
+
+A node is any object with a ``_prev`` tuple of the nodes it was computed from. Nodes hold
+references only towards their inputs (never back to their outputs, and no closures over
+themselves), so a graph is a DAG of plain references that reference counting frees the
+moment its root is dropped; the cyclic garbage collector never has to look at it.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ContextDecorator
+from typing import Any
+
+
+class _GradMode(threading.local):
+    # threading.local runs __init__ once per thread: every thread starts recording.
+    def __init__(self) -> None:
+        self.enabled = True
+        self.saved: list[bool] = []  # modes to restore when the open blocks exit
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops in this thread record the graph needed for backward."""
+    return _mode.enabled
+
+
+class _SetGradMode(ContextDecorator):
+    _enabled: bool
+
+    # The saved modes live in the thread-local state, not on the instance: one decorated
+    # function may run in several threads at once, and may recurse.
+    def __enter__(self) -> None:
+        _mode.saved.append(_mode.enabled)
+        _mode.enabled = self._enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = _mode.saved.pop()
+
+
+class no_grad(_SetGradMode):  # noqa: N801 - named like the PyTorch context manager
+    """Context manager and decorator: ops inside record no graph (this thread only)."""
+
+    _enabled = False
+
+
+class enable_grad(_SetGradMode):  # noqa: N801
+    """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
+
+    _enabled = True
+
+
+def toposort(root: Any) -> list[Any]:
+    """Every node ``root`` depends on, inputs before the nodes computed from them.
+
+    Iterative depth-first search, so graph depth is bounded by memory, not by Python's
+    recursion limit.
+    """
+    order = []
+    seen = {root}
+    stack = [(root, iter(root._prev))]
+    while stack:
+        node, inputs = stack[-1]
+        for child in inputs:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(child._prev)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
