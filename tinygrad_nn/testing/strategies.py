@@ -1,0 +1,142 @@
+"""Hypothesis strategies for property tests of tinygrad_nn graphs (needs the ``testing`` extra).
+
+>>> from hypothesis import given
+>>> from tinygrad_nn.testing import gradcheck, strategies
+>>> @given(strategies.expressions())
+... def test_backward(case):
+...     gradcheck(case.fn, *case.inputs)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from .. import activations
+from ..value import Value
+
+__all__ = [
+    "ActivationCase",
+    "Expression",
+    "activation_cases",
+    "activation_names",
+    "expressions",
+    "finite_floats",
+    "values",
+]
+
+# Keeps x +- eps and every intermediate of a random expression far from overflow.
+DEFAULT_BOUND = 1e3
+
+
+def finite_floats(min_value: float = -DEFAULT_BOUND, max_value: float = DEFAULT_BOUND
+                  ) -> st.SearchStrategy[float]:
+    """Finite floats (no NaN, no infinity) in ``[min_value, max_value]``."""
+    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
+
+
+def values(min_value: float = -DEFAULT_BOUND, max_value: float = DEFAULT_BOUND
+           ) -> st.SearchStrategy[Value]:
+    """Leaf ``Value``s holding finite floats."""
+    return st.builds(Value, finite_floats(min_value, max_value))
+
+
+def activation_names() -> st.SearchStrategy[str]:
+    """Names of the registered activations, read when the strategy is drawn from.
+
+    Deferred, so an activation registered after this call is still drawn.
+    """
+    return st.deferred(lambda: st.sampled_from(activations.names()))
+
+
+@dataclass(frozen=True)
+class ActivationCase:
+    """An activation, an input and parameter values to check it at."""
+
+    name: str
+    x: float
+    params: dict[str, float] = field(default_factory=dict)
+
+
+def activation_cases(name: str | None = None, kink_margin: float = 1e-3
+                     ) -> st.SearchStrategy[ActivationCase]:
+    """Inputs inside an activation's ``domain``, at least ``kink_margin`` from its kinks,
+    with parameters drawn from its declared ``params`` ranges.
+
+    With no ``name``, the activation is drawn too (from all registered ones).
+    """
+    if name is None:
+        return activation_names().flatmap(lambda drawn: activation_cases(drawn, kink_margin))
+    activation = activations.get(name)
+    low, high = activation.domain
+    x = finite_floats(low, high).filter(
+        lambda v: all(abs(v - kink) >= kink_margin for kink in activation.kinks)
+    )
+    params = st.fixed_dictionaries(
+        {p: finite_floats(lo, hi) for p, (lo, hi) in activation.params.items()}
+    )
+    return st.builds(ActivationCase, st.just(name), x, params)
+
+
+# ----- Random expression graphs ----------------------------------------------------------
+# Each op is smooth on the whole real line (no kinks, no singularities), so a finite
+# difference is a fair judge whatever the operands. Taking operands from every node made
+# so far is what creates diamonds: one node feeding several ops, or one op twice.
+
+EXPRESSION_OPS: dict[str, Callable[[Value, Value], Value]] = {
+    "{a} + {b}": lambda a, b: a + b,
+    "{a} - {b}": lambda a, b: a - b,
+    "{a} * {b}": lambda a, b: a * b,
+    "{a} / (1 + {b}**2)": lambda a, b: a / (1 + b**2),
+    "3 - {a}": lambda a, b: 3 - a,
+    "2 / (1 + {a}**2)": lambda a, b: 2 / (1 + a**2),
+    "-{a} * 0.5": lambda a, b: -a * 0.5,
+    "{a} ** 3": lambda a, b: a**3,
+    "sqrt(1 + {a}**2)": lambda a, b: (1 + a * a) ** 0.5,
+    "log(1 + {a}**2)": lambda a, b: (1 + a * a).log(),
+    "exp(tanh({a}))": lambda a, b: a.tanh().exp(),
+    "2 ** tanh({a})": lambda a, b: 2 ** a.tanh(),
+    "(1 + {a}**2) ** tanh({b})": lambda a, b: (1 + a * a) ** b.tanh(),
+    "sigmoid({a}) * {b}": lambda a, b: a.sigmoid() * b,
+    "sum({a}, {b}, {a})": lambda a, b: Value.sum([a, b, a]),
+    "dot([{a}, {b}], [{b}, {a}]) + 1": lambda a, b: Value.dot([a, b], [b, a], 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A random program over ``Value``s; ``fn(*inputs)`` runs it and returns its last node."""
+
+    steps: tuple[tuple[str, int, int], ...]
+    inputs: tuple[float, ...]
+
+    def fn(self, *leaves: Any) -> Any:
+        nodes = list(leaves)
+        for op, i, j in self.steps:
+            nodes.append(EXPRESSION_OPS[op](nodes[i], nodes[j]))
+        return nodes[-1]
+
+    def __repr__(self) -> str:
+        names = [f"x{i}" for i in range(len(self.inputs))]
+        lines = [f"{n} = {v!r}" for n, v in zip(names, self.inputs)]
+        for k, (op, i, j) in enumerate(self.steps):
+            lines.append(f"v{k} = " + op.format(a=names[i], b=names[j]))
+            names.append(f"v{k}")
+        return "Expression:\n  " + "\n  ".join(lines)
+
+
+@st.composite
+def expressions(draw: st.DrawFn, max_inputs: int = 3, max_steps: int = 6,
+                bound: float = 2.0) -> Expression:
+    """Random expression graphs that reuse nodes (diamonds), with inputs in ``[-bound, bound]``."""
+    n_inputs = draw(st.integers(1, max_inputs))
+    inputs = tuple(draw(finite_floats(-bound, bound)) for _ in range(n_inputs))
+    steps = []
+    for k in range(draw(st.integers(1, max_steps))):
+        available = st.integers(0, n_inputs + k - 1)
+        steps.append((draw(st.sampled_from(sorted(EXPRESSION_OPS))), draw(available),
+                      draw(available)))
+    return Expression(tuple(steps), inputs)
