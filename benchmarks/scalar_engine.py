@@ -7,12 +7,13 @@ Contenders, all starting from the same weights and taking the same steps:
 
 Also: backward time on chains of 1e3, 1e4 and 1e5 ops.
 
-Run ``python benchmarks/scalar_engine.py`` (``--markdown`` for the README table).
+Run ``python benchmarks/scalar_engine.py``: it prints the markdown block the README quotes.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ def initial_weights(seed: int = 1) -> Weights:
     rng = np.random.default_rng(seed)
     return [
         [(rng.uniform(-1, 1, nin).tolist(), float(rng.uniform(-1, 1))) for _ in range(nout)]
-        for nin, nout in zip(SIZES[:-1], SIZES[1:])
+        for nin, nout in itertools.pairwise(SIZES)
     ]
 
 
@@ -204,12 +205,11 @@ def time_backward_100k_chain() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("--markdown", action="store_true", help="print README tables")
     args = parser.parse_args()
 
-    print(machine())
     gap = check_same_losses(training_step_contenders())
-    print(f"largest loss difference between contenders over 5 steps: {gap:.2e}")
+    print(f"Measured on {machine()}; largest loss difference between contenders over "
+          f"5 steps: {gap:.1e}.")
 
     medians = interleaved(training_step_contenders(), rounds=args.rounds)
     ours = medians["tinygrad_nn"]

@@ -41,13 +41,13 @@ class _SetGradMode(ContextDecorator):
         _mode.enabled = _mode.saved.pop()
 
 
-class no_grad(_SetGradMode):  # noqa: N801 - named like the PyTorch context manager
+class no_grad(_SetGradMode):  # lower case, like the PyTorch context manager
     """Context manager and decorator: ops inside record no graph (this thread only)."""
 
     _enabled = False
 
 
-class enable_grad(_SetGradMode):  # noqa: N801
+class enable_grad(_SetGradMode):
     """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
 
     _enabled = True

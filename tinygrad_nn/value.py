@@ -12,15 +12,15 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 from . import activations
 from ._engine import _mode, toposort
 
 __all__ = ["Value"]
 
-Number = Union[int, float]
-Operand = Union["Value", int, float]
+Number: TypeAlias = int | float
+Operand: TypeAlias = "Value | int | float"
 
 _new = object.__new__
 
@@ -39,7 +39,7 @@ def _node(data: float, prev: tuple[Value, ...], local: tuple[float, ...], op: st
     return out
 
 
-def _is_number(x: object) -> bool:
+def _is_number(x: object) -> TypeGuard[int | float]:
     # bool is an int subclass, but Value(True) is almost always a mistake.
     kind = type(x)
     if kind is float or kind is int:
@@ -50,7 +50,7 @@ def _is_number(x: object) -> bool:
 def _number(x: object, where: str) -> float:
     if not _is_number(x):
         raise TypeError(f"{where} expects Values or real numbers, got {type(x).__name__}")
-    return float(x)  # type: ignore[arg-type]
+    return float(x)
 
 
 def _as_term(x: object, where: str) -> tuple[float, list[Value], list[float]]:
@@ -108,6 +108,10 @@ class Value:
         self._prev = ()
         self._local = ()
         self._op = ""
+
+    if TYPE_CHECKING:
+        # Activation methods (relu, sigmoid, ...) are attached by the registry at import.
+        def __getattr__(self, name: str) -> Callable[..., Value]: ...
 
     def __repr__(self) -> str:
         op = f", op={self._op!r}" if self._op else ""
@@ -270,13 +274,15 @@ class Value:
                     prev += (w, x)
                     local += (x.data, w.data)
                 else:
-                    total += w.data * _number(x, "Value.dot")
+                    x_data = _number(x, "Value.dot")
+                    total += w.data * x_data
                     prev.append(w)
-                    local.append(float(x))
+                    local.append(x_data)
             elif type(x) is Value:
-                total += _number(w, "Value.dot") * x.data
+                w_data = _number(w, "Value.dot")
+                total += w_data * x.data
                 prev.append(x)
-                local.append(float(w))
+                local.append(w_data)
             else:
                 total += _number(w, "Value.dot") * _number(x, "Value.dot")
         return _node(total, tuple(prev), tuple(local), "dot")
@@ -286,8 +292,10 @@ class Value:
     def backward(self, *, check_finite: bool = False) -> None:
         """Add d(self)/d(node) to ``node.grad`` for every node this value depends on.
 
-        With ``check_finite=True``, raise ``FloatingPointError`` naming the first node
-        (inputs first) whose value or gradient is NaN or infinite.
+        With ``check_finite=True``, raise ``FloatingPointError`` naming the first op whose
+        output or local gradient is NaN or infinite. NOTE: a zero upstream gradient is not
+        propagated at all, so ``0 * inf`` never turns into NaN here (PyTorch gives NaN);
+        the function really is flat along that path.
         """
         order = toposort(self)
         for node in order:
@@ -309,13 +317,24 @@ class Value:
 
 
 def _raise_if_not_finite(order: list[Value]) -> None:
+    """Name the first op whose output, or whose local gradient, is NaN or infinite."""
     for node in order:
-        if not (math.isfinite(node.data) and math.isfinite(node._g)):
-            op = f"{node._op!r} node" if node._op else "leaf"
-            raise FloatingPointError(
-                f"backward: {op} has data={node.data} and gradient {node._g} "
-                f"(inputs: {[child.data for child in node._prev]})"
-            )
+        if not math.isfinite(node.data):
+            raise FloatingPointError(f"forward: {_describe(node)} produced {node.data}")
+    for node in reversed(order):
+        if not node._g:
+            continue
+        for k, (child, local) in enumerate(zip(node._prev, node._local)):
+            if not math.isfinite(local * node._g):
+                raise FloatingPointError(
+                    f"backward: {_describe(node)} passes gradient {local * node._g} "
+                    f"to its input {k} (data={child.data})"
+                )
+
+
+def _describe(node: Value) -> str:
+    inputs = ", ".join(repr(child.data) for child in node._prev)
+    return f"{node._op!r} node (inputs: {inputs})" if node._op else "a leaf"
 
 
 def _activation_method(activation: activations.Activation) -> Callable[..., Value]:

@@ -42,17 +42,18 @@ def check_activation(name: str, x: float, *, atol: float = 1e-6, rtol: float = 1
                              "; ".join(problems))
 
 
-def check_activation_property(name: str, max_examples: int = 100, **settings: Any) -> None:
+def check_activation_property(name: str, **settings: Any) -> None:
     """Run ``check_activation`` on inputs and parameters drawn by Hypothesis.
 
-    Needs the ``testing`` extra. Raises the smallest failing case Hypothesis finds.
+    ``settings`` override Hypothesis settings (``max_examples=...``); by default the loaded
+    profile's apply. Needs the ``testing`` extra. Raises the smallest failing case found.
     """
     from hypothesis import given
     from hypothesis import settings as hypothesis_settings
 
     from .strategies import activation_cases
 
-    @hypothesis_settings(max_examples=max_examples, deadline=None, database=None, **settings)
+    @hypothesis_settings(**{"deadline": None, "database": None, **settings})
     @given(activation_cases(name))
     def run(case: Any) -> None:
         check_activation(case.name, case.x, **case.params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,7 +74,7 @@ def _scalar_mismatches(
 
     mismatches = []
     for i, leaf in enumerate(leaves):
-        numeric = numeric_derivative(lambda xi, i=i: evaluate_with(i, xi), points[i], eps)
+        numeric = numeric_derivative(functools.partial(evaluate_with, i), points[i], eps)
         if not close(leaf.grad, numeric, atol, rtol):
             mismatches.append(
                 f"  input {i} at {points[i]!r}: analytic {leaf.grad!r}, numeric {numeric!r}"
