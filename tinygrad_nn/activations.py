@@ -50,6 +50,7 @@ class Activation:
     kinks: tuple[float, ...] = ()
     domain: tuple[float, float] = (-10.0, 10.0)
     doc: str = ""
+    init: str = "glorot"
 
     @property
     def signature(self) -> inspect.Signature:
@@ -79,6 +80,8 @@ class Activation:
             values[param] = float(value)
         return values
 
+
+INITS = ("glorot", "he")
 
 _registry: dict[str, Activation] = {}
 _subscribers: list[tuple[type, MethodFactory]] = []
@@ -124,13 +127,17 @@ def register(
     domain: tuple[float, float] = (-10.0, 10.0),
     params: Mapping[str, tuple[float, float]] | None = None,
     doc: str = "",
+    init: str = "glorot",
     replace: bool = False,
 ) -> Activation:
     """Add an elementwise activation to every engine.
 
     ``kinks`` are the inputs where the derivative jumps, ``domain`` the interval where
     finite differences are trustworthy, and ``params`` the range each parameter is drawn
-    from in property tests (parameters not listed keep their default there).
+    from in property tests (parameters not listed keep their default there). ``init``
+    names the weight initialisation that suits layers using it: ``"he"`` (variance 2/fan_in,
+    for the ReLU family, which zeroes half its inputs) or ``"glorot"`` (variance
+    2/(fan_in + fan_out), for symmetric units such as tanh).
     Registering an existing name raises unless ``replace=True``.
     """
     _check_name(name)
@@ -147,6 +154,8 @@ def register(
     unknown = set(params) - set(defaults)
     if unknown:
         raise ValueError(f"register({name!r}): params {sorted(unknown)} are not rule parameters")
+    if init not in INITS:
+        raise ValueError(f"register({name!r}): init must be one of {INITS}, got {init!r}")
     low, high = domain
     if not low < high:
         raise ValueError(f"register({name!r}): domain must be (low, high), got {domain}")
@@ -160,6 +169,7 @@ def register(
         kinks=tuple(float(k) for k in kinks),
         domain=(float(low), float(high)),
         doc=doc,
+        init=init,
     )
     _registry[name] = activation
     for cls, factory in _subscribers:
@@ -261,6 +271,7 @@ register(
     deriv=lambda x, out, ops: ops.where(x > 0, 1.0, 0.0),
     kinks=(0.0,),
     doc="relu(x) = max(x, 0)",
+    init="he",
 )
 
 register(
@@ -271,6 +282,7 @@ register(
     kinks=(0.0,),
     params={"alpha": (0.0, 0.5)},
     doc="leaky_relu(x) = x if x > 0 else alpha * x",
+    init="he",
 )
 
 register(
@@ -283,6 +295,7 @@ register(
     domain=(-30.0, 30.0),
     params={"alpha": (0.1, 2.0)},
     doc="elu(x) = x if x > 0 else alpha * (exp(x) - 1)",
+    init="he",
 )
 
 _GELU_C = 0.7978845608028654  # sqrt(2 / pi)
@@ -301,6 +314,7 @@ register(
     forward=lambda x, ops: 0.5 * x * (1.0 + ops.tanh(_GELU_C * (x + _GELU_K * x * x * x))),
     deriv=lambda x, out, ops: _gelu_deriv(x, ops),
     doc="gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+    init="he",
 )
 
 
@@ -315,6 +329,7 @@ register(
     deriv=lambda x, out, ops: _silu_deriv(x, ops),
     domain=(-20.0, 20.0),
     doc="silu(x) = x * sigmoid(x) (also called swish)",
+    init="he",
 )
 
 
@@ -325,4 +340,5 @@ register(
     deriv=lambda x, out, ops: _sigmoid(x, ops),
     domain=(-20.0, 20.0),
     doc="softplus(x) = log(1 + exp(x)), a smooth relu",
+    init="he",
 )
