@@ -55,7 +55,7 @@ def test_truncated_file_is_refused_naming_it(tmp_path, arrays):
     path = tmp_path / "model.safetensors"
     save(arrays, path)
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(CheckpointError, match="model.safetensors"):
+    with pytest.raises(CheckpointError, match=r"model\.safetensors"):
         load(path)
 
 

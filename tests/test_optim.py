@@ -12,7 +12,7 @@ P0 = [0.5, -1.5, 2.0]
 GRADS = [[0.1, -0.2, 0.3], [0.4, 0.0, -0.6], [-0.2, 0.5, 0.1]]  # one row per step
 
 
-def run(make_optimizer, steps=len(GRADS)):
+def run(make_optimizer, steps=3):
     """Parameters after ``steps`` updates with the gradients above."""
     params = [Value(p) for p in P0]
     optimizer = make_optimizer(params)
