@@ -1,6 +1,7 @@
 """Tools to prove gradients: finite-difference checks and Hypothesis strategies.
 
-``gradcheck`` and ``check_activation`` need only NumPy. ``strategies`` (and the
+``gradcheck`` (both engines), ``gradgradcheck`` (second order, Tensor engine) and
+``check_activation`` need only NumPy. ``strategies`` (and the
 property-based ``check_activation_property``) need Hypothesis: ``pip install
 "tinygrad-nn[testing]"``; they are imported on first use.
 """
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .activation_checks import check_activation, check_activation_property
 from .gradcheck import GradcheckError, gradcheck
+from .tensor_checks import gradgradcheck, tensor_gradcheck
 
 if TYPE_CHECKING:
     from . import strategies
@@ -20,7 +22,9 @@ __all__ = [
     "check_activation",
     "check_activation_property",
     "gradcheck",
+    "gradgradcheck",
     "strategies",
+    "tensor_gradcheck",
 ]
 
 

@@ -6,7 +6,10 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .._engine import no_grad
+from ..tensor import Tensor
 from ..value import Value
 
 __all__ = ["GradcheckError", "gradcheck", "numeric_derivative"]
@@ -32,16 +35,30 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     raise_exception: bool = True,
+    order: int = 1,
 ) -> bool:
     """Check ``fn``'s gradient with respect to every input against finite differences.
 
-    ``fn`` takes one graph value per input and returns a single-element result. Inputs are
-    numbers or ``Value``s (scalar engine). Returns True when every gradient matches;
-    otherwise raises ``GradcheckError`` listing the mismatches (or returns False with
-    ``raise_exception=False``).
+    ``fn`` takes one graph value per input. With numbers or ``Value``s as inputs (scalar
+    engine) it returns a single-element result. With any ``Tensor`` or ndarray among the
+    inputs (tensor engine) it gets float64 Tensors and may return any shape; ``order=2``
+    then also checks second derivatives (``tensor_checks.gradgradcheck``). Returns True
+    when every gradient matches; otherwise raises ``GradcheckError`` listing the
+    mismatches (or returns False with ``raise_exception=False``).
     """
     if not inputs:
         raise ValueError("gradcheck needs at least one input")
+    if any(isinstance(x, (Tensor, np.ndarray)) for x in inputs):
+        from .tensor_checks import gradgradcheck, tensor_gradcheck
+
+        options = {"eps": eps, "atol": atol, "rtol": rtol, "raise_exception": raise_exception}
+        passed = tensor_gradcheck(fn, *inputs, **options)  # type: ignore[arg-type]
+        if order >= 2:
+            passed = gradgradcheck(fn, *inputs, **options) and passed  # type: ignore[arg-type]
+        return passed
+    if order != 1:
+        raise ValueError("gradcheck: the scalar engine checks first order only; use Tensors "
+                         "for order=2")
     points = [_scalar_point(x) for x in inputs]
     mismatches = _scalar_mismatches(fn, points, eps, atol, rtol)
     if mismatches and raise_exception:

@@ -5,6 +5,13 @@
 >>> @given(strategies.expressions())
 ... def test_backward(case):
 ...     gradcheck(case.fn, *case.inputs)
+
+Tensor strategies build on ``hypothesis.extra.numpy``: ``shapes``, ``float_dtypes``,
+``arrays``, ``tensors`` and ``broadcastable_pairs`` (two arrays whose shapes broadcast).
+
+>>> @given(strategies.broadcastable_pairs())
+... def test_mul(pair):
+...     gradcheck(lambda a, b: a * b, *pair)
 """
 
 from __future__ import annotations
@@ -13,9 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from .. import activations
+from ..tensor import Tensor
 from ..value import Value
 
 __all__ = [
@@ -23,8 +33,15 @@ __all__ = [
     "Expression",
     "activation_cases",
     "activation_names",
+    "arrays",
+    "broadcastable_pairs",
+    "broadcastable_shapes",
+    "elements",
     "expressions",
     "finite_floats",
+    "float_dtypes",
+    "shapes",
+    "tensors",
     "values",
 ]
 
@@ -140,3 +157,72 @@ def expressions(draw: st.DrawFn, max_inputs: int = 3, max_steps: int = 6,
         steps.append((draw(st.sampled_from(sorted(EXPRESSION_OPS))), draw(available),
                       draw(available)))
     return Expression(tuple(steps), inputs)
+
+
+# ----- Arrays and tensors ----------------------------------------------------------------
+# Small shapes on purpose: a finite-difference check perturbs every element twice.
+
+MAX_DIMS = 3
+MAX_SIDE = 4
+
+
+def shapes(min_dims: int = 0, max_dims: int = MAX_DIMS, min_side: int = 1,
+           max_side: int = MAX_SIDE) -> st.SearchStrategy[tuple[int, ...]]:
+    """Array shapes, 0-d (a scalar tensor) included by default."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def float_dtypes() -> st.SearchStrategy[np.dtype]:
+    """The dtypes a Tensor computes gradients in: float32 and float64."""
+    return st.sampled_from([np.dtype(np.float32), np.dtype(np.float64)])
+
+
+def elements(low: float = -3.0, high: float = 3.0, avoid: tuple[float, ...] = (),
+             margin: float = 1e-3) -> st.SearchStrategy[float]:
+    """Floats in ``[low, high]`` at least ``margin`` away from every point in ``avoid``
+    (kinks and singularities, where a finite difference straddles two formulas)."""
+    drawn = finite_floats(low, high)
+    if avoid:
+        drawn = drawn.filter(lambda v: all(abs(v - a) >= margin for a in avoid))
+    return drawn
+
+
+def arrays(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] | None = None,
+           dtype: Any = np.float64, low: float = -3.0, high: float = 3.0,
+           avoid: tuple[float, ...] = (), margin: float = 1e-3) -> st.SearchStrategy[np.ndarray]:
+    """ndarrays of ``dtype`` with elements from ``elements(low, high, avoid, margin)``."""
+    dtype = np.dtype(dtype)
+    width = 32 if dtype == np.float32 else 64
+    values = elements(low, high, avoid, margin).map(float)
+    if width == 32:  # a float64 draw may not be representable in float32
+        values = values.map(lambda v: float(np.float32(v))).filter(
+            lambda v: low <= v <= high and all(abs(v - a) >= margin for a in avoid))
+    return hnp.arrays(dtype, shapes() if shape is None else shape, elements=values)
+
+
+def tensors(shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]] | None = None,
+            dtype: Any = np.float64, low: float = -3.0, high: float = 3.0,
+            requires_grad: bool = False) -> st.SearchStrategy[Tensor]:
+    """Leaf Tensors with elements in ``[low, high]``."""
+    return arrays(shape, dtype, low, high).map(
+        lambda a: Tensor(a, requires_grad=requires_grad))
+
+
+Shape = tuple[int, ...]
+
+
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = MAX_DIMS,
+                         max_side: int = MAX_SIDE) -> st.SearchStrategy[tuple[Shape, ...]]:
+    """``num_shapes`` shapes that broadcast together (NumPy rules), as a tuple."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=max_side
+    ).map(lambda drawn: tuple(drawn.input_shapes))
+
+
+@st.composite
+def broadcastable_pairs(draw: st.DrawFn, dtype: Any = np.float64, low: float = -3.0,
+                        high: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """Two arrays whose shapes broadcast together, e.g. (3, 1) and (4,)."""
+    shape_a, shape_b = draw(broadcastable_shapes(2))
+    return draw(arrays(shape_a, dtype, low, high)), draw(arrays(shape_b, dtype, low, high))
