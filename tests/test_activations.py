@@ -149,7 +149,8 @@ def test_a_wrong_derivative_is_caught():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"name": "exp"}, ValueError, "Value.exp already exists"),
+        ({"name": "exp"}, ValueError,
+         r"(Value|Tensor)\.exp already exists and is not an activation"),
         ({"name": "relu"}, ValueError, "already registered"),
         ({"name": "2fast"}, ValueError, "identifier"),
         ({"name": "_private"}, ValueError, "must not start with '_'"),

@@ -6,7 +6,8 @@ import pickle
 import numpy as np
 import pytest
 
-from tinygrad_nn.io import CheckpointError, load, save
+from tinygrad_nn import Tensor, load, nn, save
+from tinygrad_nn.io import CheckpointError
 
 
 @pytest.fixture
@@ -29,6 +30,13 @@ def test_round_trip_is_exact(tmp_path, arrays):
         assert loaded[name].dtype == array.dtype
         assert loaded[name].shape == array.shape
         np.testing.assert_array_equal(loaded[name], array)
+
+
+def test_a_checkpoint_gets_the_usual_file_mode(tmp_path, arrays):
+    umask = os.umask(0)
+    os.umask(umask)
+    save(arrays, tmp_path / "model.safetensors")
+    assert (tmp_path / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_numbers_are_saved_as_float64(tmp_path):
@@ -104,3 +112,39 @@ def test_no_pickle_anywhere():
     for source in package.rglob("*.py"):
         text = source.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, source
+
+
+@pytest.mark.parametrize(("source_engine", "target_engine"),
+                         [("tensor", "tensor"), ("scalar", "scalar"), ("tensor", "scalar")])
+def test_a_model_round_trips_through_a_checkpoint(tmp_path, source_engine, target_engine):
+    dtype = np.float64
+    source = nn.MLP(3, [4, 2], engine=source_engine, seed=1, dtype=dtype)
+    save(source.state_dict(), tmp_path / "model.safetensors")
+    target = nn.MLP(3, [4, 2], engine=target_engine, seed=2, dtype=dtype)
+    target.load_state_dict(load(tmp_path / "model.safetensors"))
+    for name, array in source.state_dict().items():
+        np.testing.assert_array_equal(target.state_dict()[name], array)
+    x = [0.5, -1.0, 2.0]
+    outputs = []
+    for model in (source, target):
+        out = model(x) if model.engine == "scalar" else model(Tensor([x], dtype=dtype))
+        outputs.append([v.data for v in out] if model.engine == "scalar" else out.data[0].tolist())
+    assert outputs[0] == outputs[1]
+
+
+def test_a_float32_model_keeps_its_dtype_through_a_checkpoint(tmp_path):
+    model = nn.MLP(3, [4, 2], seed=1)
+    save(model.state_dict(), tmp_path / "m.safetensors")
+    assert {a.dtype for a in load(tmp_path / "m.safetensors").values()} == {np.dtype(np.float32)}
+
+
+def test_a_corrupt_checkpoint_leaves_the_model_as_it_was(tmp_path):
+    model = nn.MLP(3, [4, 2], seed=1)
+    before = model.state_dict()
+    path = tmp_path / "model.safetensors"
+    save(nn.MLP(3, [4, 2], seed=2).state_dict(), path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError):
+        model.load_state_dict(load(path))
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tinygrad_nn import Value
+from tinygrad_nn import Tensor, Value
 from tinygrad_nn.optim import SGD, Adam
 
 P0 = [0.5, -1.5, 2.0]
@@ -149,3 +149,42 @@ def test_sgd_trains_a_value_to_a_minimum():
         ((x - 1.0) ** 2).backward()
         optimizer.step()
     assert math.isclose(x.data, 1.0, abs_tol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        lambda ps: Adam(ps, lr=0.1, weight_decay=0.01),
+    ],
+)
+def test_tensors_get_the_same_updates_as_values(make):
+    expected = run(make)
+    p = Tensor(np.array(P0), requires_grad=True)
+    data_before = p.data
+    optimizer = make([p])
+    for grads in GRADS:
+        p.grad = np.array(grads)
+        optimizer.step()
+    np.testing.assert_allclose(p.data, expected, rtol=0, atol=1e-15)
+    assert p.data is data_before  # updated in place: views and references stay valid
+
+
+def test_float32_tensors_stay_float32():
+    p = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    optimizer = Adam([p], lr=0.1)
+    p.grad = np.ones(3, dtype=np.float32)
+    optimizer.step()
+    assert p.data.dtype == np.float32
+    assert optimizer.state_dict()["state.0.exp_avg"].dtype == np.float32
+
+
+def test_tensors_without_a_gradient_are_skipped():
+    p = Tensor(np.ones(2), requires_grad=True)
+    SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(p.data, [1.0, 1.0])
+
+
+def test_a_tensor_that_does_not_require_grad_is_refused():
+    with pytest.raises(TypeError, match="requires_grad=True"):
+        SGD([Tensor(np.ones(2))], lr=0.1)

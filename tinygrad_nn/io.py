@@ -8,7 +8,6 @@ a crash mid-write leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 from safetensors import SafetensorError
+
+from ._files import write_atomically
 
 __all__ = ["CheckpointError", "load", "save"]
 
@@ -55,17 +56,7 @@ def save(state_dict: Mapping[str, Any], path: PathLike,
         arrays[name] = _as_array(name, value)
     payload = safetensors.numpy.save(arrays, metadata=dict(metadata) if metadata else None)
 
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, payload)
 
 
 def load(path: PathLike) -> dict[str, np.ndarray]:

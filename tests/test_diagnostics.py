@@ -1,0 +1,48 @@
+"""Diagnostics: dead ReLUs, saturated sigmoids, gradient norms."""
+
+import numpy as np
+import pytest
+
+from tinygrad_nn import Tensor, nn
+from tinygrad_nn.nn.diagnostics import inspect
+
+X = np.random.default_rng(0).normal(size=(64, 4))
+
+
+def test_a_relu_layer_with_a_large_negative_bias_is_dead():
+    model = nn.MLP(4, [8, 2], activation="relu", seed=0)
+    model.layers[0].bias.data[:4] = -100.0  # half the units can never fire
+    report = inspect(model, X)
+    assert report.layers[0].dead == 0.5
+    assert report.layers[0].activation == "relu"
+    assert report.layers[1].activation == "identity" and report.layers[1].dead == 0.0
+
+
+def test_large_weights_saturate_sigmoid_units():
+    healthy = inspect(nn.MLP(4, [8, 2], activation="sigmoid", seed=0), X).layers[0]
+    model = nn.MLP(4, [8, 2], activation="sigmoid", seed=0)
+    model.layers[0].weight.data *= 100.0
+    saturated = inspect(model, X).layers[0]
+    assert healthy.saturated < 0.05
+    assert saturated.saturated > 0.9
+    assert saturated.dead == 0.0  # flat, but not exactly zero
+
+
+def test_gradient_norms_appear_after_backward():
+    model = nn.MLP(4, [8, 2], seed=0)
+    assert inspect(model, X).layers[0].weight_grad_norm is None
+    model(Tensor(X)).sum().backward()
+    report = inspect(model, X)
+    expected = np.linalg.norm(model.layers[0].weight.grad)
+    assert report.layers[0].weight_grad_norm == pytest.approx(expected)
+    assert "layer" in str(report) and "dead" in str(report)
+
+
+def test_scalar_engine_models_are_inspected_too():
+    tensor_model = nn.MLP(4, [8, 2], activation="relu", seed=0, dtype=np.float64)
+    tensor_model.layers[0].bias.data[:2] = -100.0
+    scalar_model = nn.MLP(4, [8, 2], activation="relu", engine="scalar")
+    scalar_model.load_state_dict(tensor_model.state_dict())
+    a, b = inspect(tensor_model, X[:8]), inspect(scalar_model, X[:8])
+    assert [r.dead for r in a.layers] == [r.dead for r in b.layers]
+    assert [r.saturated for r in a.layers] == [r.saturated for r in b.layers]
