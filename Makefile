@@ -4,26 +4,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench pictures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,plot,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,plot,bench,render]"
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m tinygrad_nn demo
+	$(BIN)/tinygrad-nn demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check tinygrad_nn tests benchmarks
+	$(BIN)/ruff check tinygrad_nn tests benchmarks notebooks
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/scalar_engine.py
+	$(BIN)/python benchmarks/run.py
+
+pictures: $(STAMP)
+	$(BIN)/python notebooks/make_pictures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
