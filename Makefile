@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,plot,bench,render]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,plot,bench,render,notebooks]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -21,6 +21,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbmake notebooks/ -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
