@@ -46,3 +46,32 @@ def test_scalar_engine_models_are_inspected_too():
     a, b = inspect(tensor_model, X[:8]), inspect(scalar_model, X[:8])
     assert [r.dead for r in a.layers] == [r.dead for r in b.layers]
     assert [r.saturated for r in a.layers] == [r.saturated for r in b.layers]
+
+
+def test_dead_units_are_named():
+    model = nn.MLP(4, [8, 2], activation="relu", seed=0)
+    model.layers[0].bias.data[[1, 6]] = -100.0
+    assert inspect(model, X).layers[0].dead_units == (1, 6)
+
+
+def test_activation_params_are_used():
+    model = nn.MLP(4, [8, 2], activation="leaky_relu", activation_params={"alpha": 0.0}, seed=0)
+    model.layers[0].bias.data[:2] = -100.0  # alpha = 0 makes leaky_relu a relu: units die
+    assert inspect(model, X).layers[0].dead_units == (0, 1)
+
+
+@pytest.mark.parametrize("engine", ["tensor", "scalar"])
+def test_prelu_and_maxout_layers_are_reported(engine):
+    model = nn.Sequential(
+        nn.Dense(4, 6, activation=None, engine=engine, seed=0),
+        nn.PReLU(6, init=0.25, engine=engine),
+        nn.Maxout(6, 3, pieces=2, engine=engine, seed=1),
+    )
+    state = model.state_dict()  # the same keys on both engines
+    state["layers.0.bias"][2] = -100.0  # unit 2 never sees a positive input...
+    state["layers.1.slope"][2] = 0.0  # ...and its slope has reached 0: dead
+    model.load_state_dict(state)
+    rows = inspect(model, X[:16]).layers
+    assert [r.activation for r in rows] == ["identity", "prelu", "maxout"]
+    assert rows[1].dead_units == (2,)
+    assert rows[2].dead == 0.0 and rows[2].units == 3

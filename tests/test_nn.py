@@ -294,3 +294,29 @@ def test_seeds_make_runs_reproducible(engine):
     first = nn.MLP(3, [4], seed=rng).state_dict()["layers.0.weight"]
     second = nn.MLP(3, [4], seed=rng).state_dict()["layers.0.weight"]
     assert not np.array_equal(first, second)  # a Generator is shared, not reset
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_activation_params_set_the_activation(engine):
+    layer = nn.Dense(1, 1, activation="leaky_relu", activation_params={"alpha": 0.2},
+                     engine=engine, dtype=np.float64)
+    layer.load_state_dict({"weight": np.array([[1.0]]), "bias": np.array([0.0])})
+    out = layer([-2.0]) if engine == "scalar" else layer(Tensor([[-2.0]]))
+    assert (out[0].data if engine == "scalar" else float(out.data[0, 0])) == pytest.approx(-0.4)
+    assert "activation='leaky_relu', alpha=0.2" in repr(layer)
+
+
+def test_activation_params_are_checked_and_defaults_left_out():
+    with pytest.raises(TypeError, match=r"leaky_relu.*beta"):
+        nn.Dense(2, 2, activation="leaky_relu", activation_params={"beta": 1.0})
+    with pytest.raises(TypeError, match="tanh"):
+        nn.MLP(2, [2, 1], activation="tanh", activation_params={"alpha": 1.0})
+    assert nn.Dense(2, 2, "elu", activation_params={"alpha": 1.0}).activation_params == {}
+    mlp = nn.MLP(2, [3, 1], activation="elu", activation_params={"alpha": 0.5})
+    assert [layer.activation_params for layer in mlp.layers] == [{"alpha": 0.5}, {}]
+
+
+def test_model_draw_shows_activation_params():
+    model = nn.MLP(2, [3, 1], activation="leaky_relu", activation_params={"alpha": 0.2})
+    source = model.draw().source
+    assert "leaky_relu(alpha=0.2)" in source and "identity (linear)" in source

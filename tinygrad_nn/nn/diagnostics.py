@@ -2,12 +2,17 @@
 
 The classic advice: watch the fraction of ReLU units that never fire (a large learning rate
 can kill them for good) and of sigmoid/tanh units stuck in their flat tails (their local
-gradient is ~0, so nothing below them learns). Both are read off the activation's own
-registered derivative, so they work for any activation, including ones you register:
+gradient is ~0, so nothing below them learns). Both are read off each layer's local
+gradient, for registered activations through their own ``deriv`` rule, so they work for any
+activation, including ones you register:
 
 - a unit is **dead** on a batch when its local gradient is exactly 0 on every sample;
-- an activation is **saturated** when its local gradient is below 1% of the
-  activation's peak slope (for ReLU that is every inactive input).
+- an activation is **saturated** when its local gradient is below 1% of the activation's
+  peak slope (for ReLU that is every inactive input).
+
+``Dense`` and ``Neuron`` layers report on their activation, ``PReLU`` on its learned
+slopes (it dies only where a slope has reached 0), and ``Maxout`` on its units (the
+winning piece always passes the gradient: a maxout unit cannot die).
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from .. import activations
 from .._array_ops import array_ops
 from .._engine import no_grad
 from ..tensor import Tensor
-from ..value import SCALAR_OPS
-from .layers import Dense, Sequential
+from ..value import SCALAR_OPS, Value
+from .layers import Dense, Maxout, Neuron, PReLU, Sequential
 from .module import Module
 
 __all__ = ["LayerReport", "Report", "inspect"]
@@ -33,14 +38,15 @@ SATURATION = 0.01  # of the peak slope
 
 
 @functools.cache
-def peak_slope(name: str) -> float:
+def peak_slope(name: str, params: tuple[tuple[str, float], ...] = ()) -> float:
     """The largest |derivative| of a registered activation over its domain (sampled)."""
     activation = activations.get(name)
+    kwargs = {**activation.defaults, **dict(params)}
     low, high = activation.domain
     slopes = []
     for x in np.linspace(low, high, 4001).tolist():
-        out = activation.forward(x, SCALAR_OPS, **activation.defaults)
-        slopes.append(abs(activation.deriv(x, out, SCALAR_OPS, **activation.defaults)))
+        out = activation.forward(x, SCALAR_OPS, **kwargs)
+        slopes.append(abs(activation.deriv(x, out, SCALAR_OPS, **kwargs)))
     return max(slopes)
 
 
@@ -55,6 +61,7 @@ class LayerReport:
     saturated: float  # fraction of (sample, unit) activations below 1% of the peak slope
     weight_grad_norm: float | None  # None before any backward
     bias_grad_norm: float | None
+    dead_units: tuple[int, ...] = ()  # which units are dead
 
 
 @dataclass(frozen=True)
@@ -77,32 +84,83 @@ class Report:
         return "\n".join([header, *rows])
 
 
-def _grad_norm(p: Any) -> float | None:
-    if isinstance(p, Tensor):
-        return None if p.grad is None else float(np.linalg.norm(p.grad))
-    values = [v.grad for row in p for v in (row if isinstance(row, list) else [row])]
-    return math.sqrt(sum(g * g for g in values))
-
-
 def inspect(model: Module, x: Any) -> Report:
-    """Run ``model`` on batch ``x`` (no graph recorded) and report on each Dense layer.
+    """Run ``model`` on batch ``x`` (no graph recorded) and report on each layer it can.
 
-    ``model`` is a ``Dense`` or a ``Sequential``/``MLP`` (scalar-engine models are run
-    sample by sample). Gradient norms are those of the last backward.
+    ``model`` is a layer or a ``Sequential``/``MLP``; scalar-engine models are run sample by
+    sample. Gradient norms are those of the last backward.
     """
     layers = list(model.layers) if isinstance(model, Sequential) else [model]
     reports = []
     batch = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
     with no_grad():
         for index, layer in enumerate(layers):
-            if isinstance(layer, Dense):
-                z = _pre_activation(layer, batch)
-                reports.append(_layer_report(f"{index}", layer, z))
+            local = _local_slopes(layer, batch)
+            if local is not None:
+                reports.append(_report(str(index), layer, *local))
             batch = _forward(layer, batch)
     return Report(tuple(reports))
 
 
-def _pre_activation(layer: Dense, batch: np.ndarray) -> np.ndarray:
+def _local_slopes(layer: Module, batch: np.ndarray) -> tuple[str, np.ndarray, float] | None:
+    """The layer's label, |local gradient| per (sample, unit), and its peak slope."""
+    if isinstance(layer, (Dense, Neuron)):
+        activation = activations.get(layer.activation)
+        params = {**activation.defaults, **layer.activation_params}
+        z = _pre_activation(layer, batch)
+        ops = array_ops(z.dtype)
+        out = np.asarray(activation.forward(z, ops, **params), dtype=z.dtype)
+        slope = np.abs(np.broadcast_to(activation.deriv(z, out, ops, **params), z.shape))
+        return layer.activation, slope, peak_slope(layer.activation,
+                                                   tuple(sorted(layer.activation_params.items())))
+    if isinstance(layer, PReLU):
+        slopes = np.abs(_array(layer.slope))
+        slope = np.where(batch > 0, 1.0, np.broadcast_to(slopes, batch.shape[-1:]))
+        return "prelu", slope, max(1.0, float(slopes.max()))
+    if isinstance(layer, Maxout):
+        return "maxout", np.ones((len(batch), layer.nout)), 1.0
+    return None
+
+
+def _report(name: str, layer: Module, label: str, slope: np.ndarray, peak: float
+            ) -> LayerReport:
+    slope = slope.reshape(len(slope), -1)
+    dead_units = tuple(int(i) for i in np.flatnonzero(np.all(slope == 0, axis=0)))
+    weight = getattr(layer, "weight", getattr(layer, "slope", None))
+    bias = getattr(layer, "bias", None)
+    return LayerReport(
+        name=name,
+        activation=label,
+        units=slope.shape[1],
+        dead=len(dead_units) / slope.shape[1],
+        saturated=float(np.mean(slope < SATURATION * peak)),
+        weight_grad_norm=None if weight is None else _grad_norm(weight),
+        bias_grad_norm=None if bias is None else _grad_norm(bias),
+        dead_units=dead_units,
+    )
+
+
+def _array(p: Any) -> np.ndarray:
+    """A parameter's values as an array, on either engine."""
+    if isinstance(p, Tensor):
+        return p.data
+    if isinstance(p, Value):
+        return np.asarray(p.data)
+    return np.array([_array(item) for item in p])
+
+
+def _grad_norm(p: Any) -> float | None:
+    if isinstance(p, Tensor):
+        return None if p.grad is None else float(np.linalg.norm(p.grad))
+    values = p if isinstance(p, list) else [p]
+    grads = [v.grad for row in values for v in (row if isinstance(row, list) else [row])]
+    return math.sqrt(sum(g * g for g in grads))
+
+
+def _pre_activation(layer: Dense | Neuron, batch: np.ndarray) -> np.ndarray:
+    if isinstance(layer, Neuron):
+        weight, bias = _array(layer.weight), _array(layer.bias)
+        return (batch @ weight + bias)[:, None]
     if layer.engine == "tensor":
         return layer.pre_activation(Tensor(batch.astype(layer.weight.dtype))).data
     return np.array([[v.data for v in layer.pre_activation(row)] for row in batch.tolist()])
@@ -113,23 +171,9 @@ def _forward(layer: Module, batch: np.ndarray) -> np.ndarray:
         dtype = getattr(getattr(layer, "weight", None), "dtype", batch.dtype)
         return layer(Tensor(batch.astype(dtype))).data
     rows = [layer(row) for row in batch.tolist()]
-    return np.array([[v.data if hasattr(v, "data") else v for v in row] for row in rows])
+    return np.array([[v.data if isinstance(v, Value) else v for v in _as_list(row)]
+                     for row in rows])
 
 
-def _layer_report(name: str, layer: Dense, z: np.ndarray) -> LayerReport:
-    activation = activations.get(layer.activation)
-    ops = array_ops(z.dtype)
-    out = np.asarray(activation.forward(z, ops, **activation.defaults), dtype=z.dtype)
-    slope = np.abs(np.broadcast_to(
-        activation.deriv(z, out, ops, **activation.defaults), z.shape))
-    dead = float(np.mean(np.all(slope == 0, axis=0)))
-    saturated = float(np.mean(slope < SATURATION * peak_slope(layer.activation)))
-    return LayerReport(
-        name=name,
-        activation=layer.activation,
-        units=layer.nout,
-        dead=dead,
-        saturated=saturated,
-        weight_grad_norm=_grad_norm(layer.weight),
-        bias_grad_norm=_grad_norm(layer.bias),
-    )
+def _as_list(out: Any) -> list[Any]:
+    return out if isinstance(out, list) else [out]

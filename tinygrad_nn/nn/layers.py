@@ -8,7 +8,7 @@ hold the same arrays under the same names, so a state dict moves between engines
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -67,8 +67,21 @@ def _parameter(array: np.ndarray, engine: str, dtype: Any) -> Any:
     return [_parameter(row, engine, dtype) for row in array]
 
 
-def _activate(x: Any, activation: str) -> Any:
-    return x if activation == "identity" else getattr(x, activation)()
+def _activation_params(name: str, params: Mapping[str, float] | None) -> dict[str, float]:
+    """The parameters given for activation ``name``, checked; defaults are left out, so
+    the common case calls the activation with no arguments (its fastest path)."""
+    activation = activations.get(name)
+    full = activation.bind((), dict(params or {}))
+    return {k: v for k, v in full.items() if v != activation.defaults[k]}
+
+
+def _activate(x: Any, activation: str, params: Mapping[str, float]) -> Any:
+    return x if activation == "identity" else getattr(x, activation)(**params)
+
+
+def _activation_repr(layer: Any) -> str:
+    params = "".join(f", {k}={v:g}" for k, v in layer.activation_params.items())
+    return f"activation={layer.activation!r}{params}"
 
 
 def _check_sample(x: Any, nin: int, layer: str) -> list[Any]:
@@ -95,12 +108,18 @@ def _check_batch(x: Any, nin: int, layer: str, dtype: np.dtype) -> Tensor:
 
 
 class Neuron(Module):
-    """activation(w . x + b): a dot product plus bias through a non-linearity."""
+    """activation(w . x + b): a dot product plus bias through a non-linearity.
+
+    ``activation_params`` set the activation's parameters (``{"alpha": 0.1}`` for
+    leaky_relu); the same holds for ``Dense`` and ``MLP``.
+    """
 
     def __init__(self, nin: int, activation: ActivationLike = "relu", *, engine: Engine = "tensor",
-                 seed: Seed = None, dtype: Any = np.float32) -> None:
+                 seed: Seed = None, dtype: Any = np.float32,
+                 activation_params: Mapping[str, float] | None = None) -> None:
         self.nin, self.engine = nin, _engine(engine)
         self.activation = _activation_name(activation)
+        self.activation_params = _activation_params(self.activation, activation_params)
         w = _init_weights((nin,), nin, 1, self.activation, _rng(seed))
         self.weight = _parameter(w, engine, dtype)
         self.bias = _parameter(np.zeros(()), engine, dtype)
@@ -108,21 +127,24 @@ class Neuron(Module):
     def forward(self, x: Any) -> Any:
         if self.engine == "scalar":
             x = _check_sample(x, self.nin, "Neuron")
-            return _activate(Value.dot(self.weight, x, self.bias), self.activation)
-        x = _check_batch(x, self.nin, "Neuron", self.weight.dtype)
-        return _activate(x @ self.weight + self.bias, self.activation)
+            z = Value.dot(self.weight, x, self.bias)
+        else:
+            z = _check_batch(x, self.nin, "Neuron", self.weight.dtype) @ self.weight + self.bias
+        return _activate(z, self.activation, self.activation_params)
 
     def extra_repr(self) -> str:
-        return f"{self.nin}, activation={self.activation!r}, engine={self.engine!r}"
+        return f"{self.nin}, {_activation_repr(self)}, engine={self.engine!r}"
 
 
 class Dense(Module):
     """activation(x @ W.T + b): a layer of neurons, one per row of ``weight``."""
 
     def __init__(self, nin: int, nout: int, activation: ActivationLike = "relu", *,
-                 engine: Engine = "tensor", seed: Seed = None, dtype: Any = np.float32) -> None:
+                 engine: Engine = "tensor", seed: Seed = None, dtype: Any = np.float32,
+                 activation_params: Mapping[str, float] | None = None) -> None:
         self.nin, self.nout, self.engine = nin, nout, _engine(engine)
         self.activation = _activation_name(activation)
+        self.activation_params = _activation_params(self.activation, activation_params)
         w = _init_weights((nout, nin), nin, nout, self.activation, _rng(seed))
         self.weight = _parameter(w, engine, dtype)
         self.bias = _parameter(np.zeros(nout), engine, dtype)
@@ -138,11 +160,11 @@ class Dense(Module):
     def forward(self, x: Any) -> Any:
         z = self.pre_activation(x)
         if self.engine == "scalar":
-            return [_activate(v, self.activation) for v in z]
-        return _activate(z, self.activation)
+            return [_activate(v, self.activation, self.activation_params) for v in z]
+        return _activate(z, self.activation, self.activation_params)
 
     def extra_repr(self) -> str:
-        return f"{self.nin}, {self.nout}, activation={self.activation!r}, engine={self.engine!r}"
+        return f"{self.nin}, {self.nout}, {_activation_repr(self)}, engine={self.engine!r}"
 
 
 class Maxout(Module):
@@ -245,7 +267,8 @@ class MLP(Sequential):
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: ActivationLike = "relu", *,
-                 engine: Engine = "tensor", seed: Seed = None, dtype: Any = np.float32) -> None:
+                 engine: Engine = "tensor", seed: Seed = None, dtype: Any = np.float32,
+                 activation_params: Mapping[str, float] | None = None) -> None:
         if not nouts:
             raise ValueError("MLP needs at least one layer size")
         rng = _rng(seed)
@@ -253,7 +276,7 @@ class MLP(Sequential):
         last = len(nouts) - 1
         super().__init__(*(
             Dense(sizes[i], sizes[i + 1], activation if i < last else None, engine=engine,
-                  seed=rng, dtype=dtype)
+                  seed=rng, dtype=dtype, activation_params=activation_params if i < last else None)
             for i in range(len(nouts))
         ))
         self.engine = engine

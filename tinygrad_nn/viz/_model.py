@@ -74,7 +74,10 @@ def _layer_label(module: Any, path: str) -> str:
         facts.append(f"{module.nin} → {getattr(module, 'nout', 1)}")
     activation = getattr(module, "activation", None)
     if isinstance(activation, str):  # a registry name
-        facts.append("identity (linear)" if activation == "identity" else activation)
+        given = getattr(module, "activation_params", {})
+        params = ", ".join(f"{k}={v:g}" for k, v in given.items())
+        name = f"{activation}({params})" if params else activation
+        facts.append("identity (linear)" if activation == "identity" else name)
     if hasattr(module, "pieces"):
         facts.append(plural(module.pieces, "piece"))
     arrays = [f"{name} {_array_shape(a)}" for name, a in module.named_parameter_arrays()]
