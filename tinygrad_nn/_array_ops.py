@@ -10,7 +10,7 @@ graph. Nothing here knows about Tensors.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -116,12 +116,7 @@ class ArrayOps:
         return np.where(condition, a, b)
 
 
-_ARRAY_OPS: dict[np.dtype, ArrayOps] = {}
-
-
+@cache
 def array_ops(dtype: np.dtype) -> ArrayOps:
     """The (cached) ``ArrayOps`` for ``dtype``."""
-    ops = _ARRAY_OPS.get(dtype)
-    if ops is None:
-        ops = _ARRAY_OPS[dtype] = ArrayOps(dtype)
-    return ops
+    return ArrayOps(dtype)

@@ -10,6 +10,7 @@ need no second copy of any rule.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -171,15 +172,10 @@ class TensorOps:
         return g.scatter_to(shape, index, accumulate)
 
 
-_TENSOR_OPS: dict[np.dtype, TensorOps] = {}
-
-
+@functools.cache
 def tensor_ops(dtype: np.dtype) -> TensorOps:
     """The (cached) ``TensorOps`` for ``dtype``."""
-    ops = _TENSOR_OPS.get(dtype)
-    if ops is None:
-        ops = _TENSOR_OPS[dtype] = TensorOps(dtype)
-    return ops
+    return TensorOps(dtype)
 
 
 def grad(

@@ -925,46 +925,44 @@ def _take(index: tuple[Any, ...], g: Any, *_: Any) -> Any:
     return g[index]
 
 
-_gradient("concatenate", _take)  # one rule for every input, bound to that input's slice
+_gradient("concatenate", _take)  # one rule for every input, bound to that input's part
+_gradient("stack", _take)
+
+
+def _join(op: str, join: Callable[..., np.ndarray], tensors: Sequence[Operand], axis: int,
+          parts_along: Callable[[Sequence[Tensor], int], Iterator[Any]]) -> Tensor:
+    """``join`` the tensors; input i's gradient is ``g`` at the i-th of ``parts_along``."""
+    parts = tuple(_tensor_arg(t, op) for t in tensors)
+    if not parts:
+        raise ValueError(f"{op}: needs at least one tensor")
+    try:
+        data = join([t.data for t in parts], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as error:
+        shapes = ", ".join(str(t.data.shape) for t in parts)
+        raise ValueError(f"{op}: shapes {shapes} along axis {axis}: {error}") from None
+    axis = axis % data.ndim
+    (take,) = GRADIENTS[op]
+    rules = tuple(partial(take, (slice(None),) * axis + (part,))
+                  for part in parts_along(parts, axis))
+    return _make(data, parts, op, rules=rules)
+
+
+def _slices(parts: Sequence[Tensor], axis: int) -> Iterator[slice]:
+    start = 0
+    for t in parts:
+        stop = start + t.data.shape[axis]
+        yield slice(start, stop)
+        start = stop
 
 
 def concatenate(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    parts = tuple(_tensor_arg(t, "concatenate") for t in tensors)
-    if not parts:
-        raise ValueError("concatenate: needs at least one tensor")
-    try:
-        data = np.concatenate([t.data for t in parts], axis=axis)
-    except (ValueError, np.exceptions.AxisError) as error:
-        shapes = ", ".join(str(t.data.shape) for t in parts)
-        raise ValueError(f"concatenate: shapes {shapes} along axis {axis}: {error}") from None
-    axis = axis % data.ndim
-    (take,) = GRADIENTS["concatenate"]
-    rules, start = [], 0
-    for t in parts:
-        stop = start + t.data.shape[axis]
-        rules.append(partial(take, (slice(None),) * axis + (slice(start, stop),)))
-        start = stop
-    return _make(data, parts, "concatenate", rules=tuple(rules))
-
-
-_gradient("stack", _take)
+    return _join("concatenate", np.concatenate, tensors, axis, _slices)
 
 
 def stack(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
     """Join same-shape tensors along a new axis."""
-    parts = tuple(_tensor_arg(t, "stack") for t in tensors)
-    if not parts:
-        raise ValueError("stack: needs at least one tensor")
-    try:
-        data = np.stack([t.data for t in parts], axis=axis)
-    except (ValueError, np.exceptions.AxisError) as error:
-        shapes = ", ".join(str(t.data.shape) for t in parts)
-        raise ValueError(f"stack: shapes {shapes} along axis {axis}: {error}") from None
-    axis = axis % data.ndim
-    (take,) = GRADIENTS["stack"]
-    rules = tuple(partial(take, (slice(None),) * axis + (i,)) for i in range(len(parts)))
-    return _make(data, parts, "stack", rules=rules)
+    return _join("stack", np.stack, tensors, axis, lambda parts, axis: iter(range(len(parts))))
 
 
 # ----- Registered activations --------------------------------------------------------
