@@ -20,7 +20,7 @@ import numpy as np
 from . import activations, datasets, optim
 from .io import save
 from .nn import MLP
-from .training import History, fit
+from .training import History, fit, predict
 from .value import Value
 from .viz import draw_graph
 
@@ -102,7 +102,7 @@ def run(config: RunConfig, progress: bool = True) -> RunResult:
     files = [
         plots.loss_curve(history.losses, f"{name}_loss.png",
                          title=f"{config.dataset}: loss ({config.engine} engine)"),
-        plots.decision_boundary(lambda P: _labels(tensor_twin, P), X, y, f"{name}_boundary.png",
+        plots.decision_boundary(lambda P: predict(tensor_twin, P), X, y, f"{name}_boundary.png",
                                 title=f"{config.dataset}: {history.accuracy:.1%} correct"),
         model.draw().save_svg(f"{name}_model.svg"),
         _forward_graph(scalar_twin, X[0], f"{name}_forward_graph.svg"),
@@ -111,11 +111,6 @@ def run(config: RunConfig, progress: bool = True) -> RunResult:
                                                   "engine": config.engine})
     files.append(Path(f"{name}.safetensors"))
     return RunResult(config, history, files)
-
-
-def _labels(model: MLP, points: np.ndarray) -> np.ndarray:
-    scores = model(points).data
-    return (scores[:, 0] > 0).astype(np.int64) if scores.shape[1] == 1 else scores.argmax(1)
 
 
 def _forward_graph(model: MLP, x: np.ndarray, path: str) -> Path:
