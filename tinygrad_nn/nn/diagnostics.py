@@ -30,7 +30,7 @@ from .._engine import no_grad
 from ..tensor import Tensor
 from ..value import SCALAR_OPS, Value
 from .layers import Dense, Maxout, Neuron, PReLU, Sequential
-from .module import Module
+from .module import Module, _as_array, _flat_values
 
 __all__ = ["LayerReport", "Report", "inspect"]
 
@@ -114,7 +114,7 @@ def _local_slopes(layer: Module, batch: np.ndarray) -> tuple[str, np.ndarray, fl
         return layer.activation, slope, peak_slope(layer.activation,
                                                    tuple(sorted(layer.activation_params.items())))
     if isinstance(layer, PReLU):
-        slopes = np.abs(_array(layer.slope))
+        slopes = np.abs(_as_array(layer.slope))
         slope = np.where(batch > 0, 1.0, np.broadcast_to(slopes, batch.shape[-1:]))
         return "prelu", slope, max(1.0, float(slopes.max()))
     if isinstance(layer, Maxout):
@@ -140,26 +140,15 @@ def _report(name: str, layer: Module, label: str, slope: np.ndarray, peak: float
     )
 
 
-def _array(p: Any) -> np.ndarray:
-    """A parameter's values as an array, on either engine."""
-    if isinstance(p, Tensor):
-        return p.data
-    if isinstance(p, Value):
-        return np.asarray(p.data)
-    return np.array([_array(item) for item in p])
-
-
 def _grad_norm(p: Any) -> float | None:
     if isinstance(p, Tensor):
         return None if p.grad is None else float(np.linalg.norm(p.grad))
-    values = p if isinstance(p, list) else [p]
-    grads = [v.grad for row in values for v in (row if isinstance(row, list) else [row])]
-    return math.sqrt(sum(g * g for g in grads))
+    return math.sqrt(sum(v.grad * v.grad for v in _flat_values(p)))
 
 
 def _pre_activation(layer: Dense | Neuron, batch: np.ndarray) -> np.ndarray:
     if isinstance(layer, Neuron):
-        weight, bias = _array(layer.weight), _array(layer.bias)
+        weight, bias = _as_array(layer.weight), _as_array(layer.bias)
         return (batch @ weight + bias)[:, None]
     if layer.engine == "tensor":
         return layer.pre_activation(Tensor(batch.astype(layer.weight.dtype))).data
