@@ -166,6 +166,12 @@ def _broadcasting(ufunc: Callable[..., Any], a: Tensor, b: Tensor, op: str) -> A
         raise
 
 
+def _pairwise_extreme(a: object, b: object, ufunc: Callable[..., Any], op: str) -> Tensor:
+    """``maximum`` or ``minimum`` of two operands, as a method or a function."""
+    ta, tb = _operand_pair(a, b, op)
+    return _make(_broadcasting(ufunc, ta, tb, op), (ta, tb), op)
+
+
 def _arith(a: Tensor, b: object, ufunc: Callable[..., Any], op: str) -> Tensor:
     """``ufunc(a, b)``: a Tensor operand joins the graph, a number is saved as a constant."""
     if type(b) is Tensor:
@@ -663,8 +669,7 @@ class Tensor:
 
     def maximum(self, other: Operand) -> Tensor:
         """Elementwise max(x, y), broadcasting; ties split the gradient evenly."""
-        a, b = _operand_pair(self, other, "maximum")
-        return _make(_broadcasting(np.maximum, a, b, "maximum"), (a, b), "maximum")
+        return _pairwise_extreme(self, other, np.maximum, "maximum")
 
     _gradient("minimum",
               lambda g, a, b, out, ops: _tie_split(g, a < b, a == b, ops),
@@ -672,8 +677,7 @@ class Tensor:
 
     def minimum(self, other: Operand) -> Tensor:
         """Elementwise min(x, y), broadcasting; ties split the gradient evenly."""
-        a, b = _operand_pair(self, other, "minimum")
-        return _make(_broadcasting(np.minimum, a, b, "minimum"), (a, b), "minimum")
+        return _pairwise_extreme(self, other, np.minimum, "minimum")
 
     _gradient("astype", lambda g, x, out, ops: g.astype(x.dtype))
 
@@ -910,14 +914,12 @@ def where(condition: Operand, a: Operand, b: Operand) -> Tensor:
 
 def maximum(a: Operand, b: Operand) -> Tensor:
     """Elementwise max(a, b), broadcasting; NOTE: at a tie each gets half the gradient."""
-    ta, tb = _operand_pair(a, b, "maximum")
-    return ta.maximum(tb)
+    return _pairwise_extreme(a, b, np.maximum, "maximum")
 
 
 def minimum(a: Operand, b: Operand) -> Tensor:
     """Elementwise min(a, b), broadcasting; NOTE: at a tie each gets half the gradient."""
-    ta, tb = _operand_pair(a, b, "minimum")
-    return ta.minimum(tb)
+    return _pairwise_extreme(a, b, np.minimum, "minimum")
 
 
 def _take(index: tuple[Any, ...], g: Any, *_: Any) -> Any:
