@@ -21,8 +21,9 @@ from collections.abc import Callable
 import numpy as np
 from _timing import fmt_seconds, interleaved, machine, markdown_table
 
-from tinygrad_nn import Value
+from tinygrad_nn import Value, nn, optim
 from tinygrad_nn.datasets import moons
+from tinygrad_nn.nn import functional as F
 
 SIZES = (2, 16, 16, 1)
 N_POINTS = 100
@@ -51,38 +52,47 @@ def problem() -> tuple[list[list[float]], list[float]]:
 # ----- tinygrad_nn -----------------------------------------------------------------------
 
 
+def state_dict(weights: Weights) -> dict[str, np.ndarray]:
+    """The weights as an ``nn.MLP`` state dict (a row of ``weight`` per neuron)."""
+    return {
+        key: np.array(value)
+        for i, layer in enumerate(weights)
+        for key, value in ((f"layers.{i}.weight", [ws for ws, _ in layer]),
+                           (f"layers.{i}.bias", [b for _, b in layer]))
+    }
+
+
 class TinygradStep:
-    """A neuron is ``Value.dot`` (one node); with ``fused=False`` it is a chain of * and +,
-    the graph micrograd builds."""
+    """The step as a user writes it: ``nn.MLP(engine="scalar")``, hinge + L2, ``optim.SGD``.
+
+    Each neuron is one ``Value.dot`` node. With ``fused=False`` the same parameters are
+    used through a chain of ``*`` and ``+`` nodes instead: the graph micrograd builds.
+    """
 
     def __init__(
         self, weights: Weights, X: list[list[float]], y: list[float], fused: bool = True
     ) -> None:
-        self.fused = fused
-        self.layers = [[([Value(w) for w in ws], Value(b)) for ws, b in layer] for layer in weights]
-        self.params = [p for layer in self.layers for ws, b in layer for p in (*ws, b)]
+        self.model = nn.MLP(SIZES[0], list(SIZES[1:]), activation="relu", engine="scalar")
+        self.model.load_state_dict(state_dict(weights))
+        self.optimizer = optim.SGD(self.model.parameters(), lr=LEARNING_RATE)
+        self.forward = self.model if fused else self._unfused_forward
         self.X, self.y = X, y
 
-    def forward(self, x: list[float]) -> Value:
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            if self.fused:
-                x = [Value.dot(ws, x, b) for ws, b in layer]
-            else:
-                x = [sum((w * xi for w, xi in zip(ws, x)), b) for ws, b in layer]
+    def _unfused_forward(self, x: list[float]) -> Value:
+        last = len(self.model.layers) - 1
+        for i, layer in enumerate(self.model.layers):
+            x = [sum((w * xi for w, xi in zip(row, x)), b)
+                 for row, b in zip(layer.weight, layer.bias)]
             if i < last:
                 x = [v.relu() for v in x]
         return x[0]
 
     def __call__(self) -> float:
         scores = [self.forward(x) for x in self.X]
-        margins = Value.sum([(1 - yi * s).relu() for yi, s in zip(self.y, scores)])
-        loss = margins / len(scores) + L2 * Value.sum([p * p for p in self.params])
-        for p in self.params:
-            p.grad = 0.0
+        loss = F.hinge(scores, self.y) + L2 * F.l2(self.model.parameters())
+        self.optimizer.zero_grad()
         loss.backward()
-        for p in self.params:
-            p.data -= LEARNING_RATE * p.grad
+        self.optimizer.step()
         return loss.data
 
 

@@ -144,15 +144,19 @@ def hinge(scores: Any, labels: Any, reduction: Reduction = "mean") -> Any:
         return _reduce((1.0 - labels * scores).relu(), reduction, "hinge")
 
     def sample(s: Value, y: float) -> Value:
-        _check_signs(np.asarray(y))
+        if y != 1 and y != -1:  # one label: no need for NumPy's array check
+            raise ValueError(_SIGNS_ERROR)
         return (1.0 - float(y) * s).relu()
 
     return _per_sample(sample, scores, labels, reduction, "hinge", one_sample=_one_score)
 
 
+_SIGNS_ERROR = "hinge: labels must be +1 or -1"
+
+
 def _check_signs(labels: np.ndarray) -> None:
     if not np.all(np.abs(labels) == 1):
-        raise ValueError("hinge: labels must be +1 or -1")
+        raise ValueError(_SIGNS_ERROR)
 
 
 def multiclass_hinge(scores: Any, labels: Any, margin: float = 1.0,
