@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 from _timing import fmt_seconds, interleaved, machine, markdown_table
 
-from tinygrad_nn.value import Value
+from tinygrad_nn.scalar import Value
 from tinygrad_nn.viz import draw_graph
 
 CHAIN_LENGTH = 10_000  # values in the scalar chain

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tinygrad_nn.value import Value
 
 from tinygrad_nn import nn
 from tinygrad_nn.tensor import Tensor
-from tinygrad_nn.value import Value
 from tinygrad_nn.viz import save_svg
 
 

@@ -20,11 +20,6 @@ def test_built_ins_are_registered_in_order():
 
 
 @pytest.mark.parametrize("name", activations.names())
-def test_gradient_matches_finite_differences(name):
-    check_activation_property(name)
-
-
-@pytest.mark.parametrize("name", activations.names())
 def test_is_a_value_method_with_its_own_op_label(name):
     out = getattr(Value(0.5), name)()
     assert out._op == name
@@ -150,7 +145,7 @@ def test_a_wrong_derivative_is_caught():
     ("kwargs", "error", "match"),
     [
         ({"name": "exp"}, ValueError,
-         r"(Value|Tensor)\.exp already exists and is not an activation"),
+         r"op 'exp' is already registered"),
         ({"name": "relu"}, ValueError, "already registered"),
         ({"name": "2fast"}, ValueError, "identifier"),
         ({"name": "_private"}, ValueError, "must not start with '_'"),
@@ -158,7 +153,7 @@ def test_a_wrong_derivative_is_caught():
         ({"deriv": lambda x, ops: x}, TypeError, r"deriv must take \(x, out, ops"),
         ({"forward": lambda x, ops, a: x}, TypeError, "needs a numeric default"),
         ({"forward": lambda x, ops, a=1.0: x}, TypeError, "must match"),
-        ({"params": {"beta": (0, 1)}}, ValueError, "not rule parameters"),
+        ({"params": {"beta": (0, 1)}}, ValueError, "not parameters of forward"),
         ({"domain": (1.0, -1.0)}, ValueError, "domain"),
     ],
 )

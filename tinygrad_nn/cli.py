@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import activations, datasets, optim
+from . import datasets, optim
 from .io import save
 from .nn import MLP
+from .ops import activations
+from .scalar import Value
 from .training import History, fit, predict
-from .value import Value
 from .viz import draw_graph
 
 DEFAULT_OUT = "out"

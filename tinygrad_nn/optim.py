@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .value import Value
+from .scalar import Value
 
 __all__ = ["SGD", "Adam", "Optimizer"]
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ._engine import no_grad
+from .graph import no_grad
 from .nn import functional as F
 from .nn.module import Module
 from .optim import Optimizer
-from .value import Value
+from .scalar import Value
 
 __all__ = ["History", "accuracy", "fit", "loss", "predict"]
 

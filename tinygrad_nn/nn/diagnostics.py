@@ -24,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations
-from .._array_ops import array_ops
-from .._engine import no_grad
+from ..graph import no_grad
+from ..ops import activations
+from ..scalar import Value
+from ..scalar.math_ops import SCALAR_OPS
 from ..tensor import Tensor
-from ..value import SCALAR_OPS, Value
+from ..tensor.array_ops import array_ops
 from .layers import Dense, Maxout, Neuron, PReLU, Sequential
 from .module import Module, _as_array, _flat_values
 

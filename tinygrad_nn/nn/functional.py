@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..scalar import Value
 from ..tensor import Tensor
-from ..value import Value
 
 __all__ = [
     "binary_cross_entropy_with_logits",

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .. import activations
+from ..ops import activations
+from ..scalar import Value
 from ..tensor import Tensor, where
-from ..value import Value
 from .module import Module
 
 __all__ = ["MLP", "Dense", "Maxout", "Neuron", "PReLU", "Sequential"]

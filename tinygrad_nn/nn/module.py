@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..scalar import Value
 from ..tensor import Tensor
-from ..value import Value
 from ..viz import draw_graph
 
 __all__ = ["Module"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .activation_checks import check_activation, check_activation_property
 from .gradcheck import GradcheckError, gradcheck
+from .op_checks import OpCase, check_op, check_op_case
 from .tensor_checks import gradgradcheck, tensor_gradcheck
 
 if TYPE_CHECKING:
@@ -19,8 +20,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GradcheckError",
+    "OpCase",
     "check_activation",
     "check_activation_property",
+    "check_op",
+    "check_op_case",
     "gradcheck",
     "gradgradcheck",
     "strategies",

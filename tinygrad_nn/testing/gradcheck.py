@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import no_grad
+from ..graph import no_grad
+from ..scalar import Value
 from ..tensor import Tensor
-from ..value import Value
 
 __all__ = ["GradcheckError", "gradcheck", "numeric_derivative"]
 

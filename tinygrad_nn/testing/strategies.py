@@ -24,12 +24,15 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .. import activations
+from .. import ops
+from ..ops import activations
+from ..scalar import Value
 from ..tensor import Tensor
-from ..value import Value
+from .op_checks import OpCase
 
 __all__ = [
     "ActivationCase",
+    "Draw",
     "Expression",
     "activation_cases",
     "activation_names",
@@ -40,6 +43,7 @@ __all__ = [
     "expressions",
     "finite_floats",
     "float_dtypes",
+    "op_cases",
     "shapes",
     "tensors",
     "values",
@@ -226,3 +230,113 @@ def broadcastable_pairs(draw: st.DrawFn, dtype: Any = np.float64, low: float = -
     """Two arrays whose shapes broadcast together, e.g. (3, 1) and (4,)."""
     shape_a, shape_b = draw(broadcastable_shapes(2))
     return draw(arrays(shape_a, dtype, low, high)), draw(arrays(shape_b, dtype, low, high))
+
+
+# ----- Registered ops ----------------------------------------------------------------------
+
+
+class Draw:
+    """What an op's ``cases(draw)`` function draws with: shapes, arrays, axes, indices.
+
+    It wraps a Hypothesis ``draw``, so cases written against it shrink like any other
+    Hypothesis data; ``draw(strategy)`` draws from any strategy directly.
+    """
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self._draw = draw
+
+    def __call__(self, strategy: st.SearchStrategy[Any]) -> Any:
+        return self._draw(strategy)
+
+    def shape(self, min_dims: int = 0, max_dims: int = MAX_DIMS, min_side: int = 1,
+              max_side: int = MAX_SIDE) -> tuple[int, ...]:
+        """A shape (0-d included by default)."""
+        return self._draw(shapes(min_dims, max_dims, min_side, max_side))
+
+    def shapes(self, n: int, min_dims: int = 0, max_dims: int = MAX_DIMS,
+               max_side: int = MAX_SIDE) -> tuple[tuple[int, ...], ...]:
+        """``n`` shapes that broadcast together."""
+        return self._draw(broadcastable_shapes(n, min_dims, max_dims, max_side))
+
+    def array(self, shape: tuple[int, ...], low: float = -3.0, high: float = 3.0, *,
+              avoid: tuple[float, ...] = (), unique: bool = False,
+              dtype: Any = np.float64) -> np.ndarray:
+        """An array of ``shape`` with elements in ``[low, high]``, away from ``avoid``;
+        ``unique`` draws distinct elements on a grid of step 1/8 (no ties, so no kinks of
+        max, sort and friends)."""
+        if unique:
+            grid = st.integers(int(np.ceil(low * 8)), int(np.floor(high * 8))).map(
+                lambda k: k / 8.0).filter(lambda v: all(abs(v - a) >= 1e-3 for a in avoid))
+            return self._draw(hnp.arrays(dtype, shape, elements=grid, unique=True))
+        return self._draw(arrays(shape, dtype, low, high, avoid))
+
+    def mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A boolean array of ``shape``."""
+        return self._draw(hnp.arrays(np.bool_, shape))
+
+    def axis(self, ndim: int, *, none: bool = True, many: bool = True
+             ) -> int | tuple[int, ...] | None:
+        """An axis of an ``ndim``-d array: None (all), one (negative too), or several."""
+        options: list[st.SearchStrategy[Any]] = [st.none()] if none or not ndim else []
+        if ndim:
+            options.append(st.integers(-ndim, ndim - 1))
+            if many:
+                options.append(st.lists(st.integers(0, ndim - 1), unique=True).map(tuple))
+        return self._draw(st.one_of(*options))
+
+    def integers(self, low: int, high: int) -> int:
+        return self._draw(st.integers(low, high))
+
+    def floats(self, low: float, high: float) -> float:
+        return self._draw(finite_floats(low, high))
+
+    def boolean(self) -> bool:
+        return self._draw(st.booleans())
+
+    def choice(self, options: Any) -> Any:
+        return self._draw(st.sampled_from(list(options)))
+
+    def permutation(self, items: Any) -> list[Any]:
+        return self._draw(st.permutations(list(items)))
+
+    def index(self, shape: tuple[int, ...]) -> Any:
+        """An index into ``shape``: basic (slices, ints, None, Ellipsis), an integer array
+        (repeats likely) or a boolean mask."""
+        kinds: list[st.SearchStrategy[Any]] = [hnp.basic_indices(shape, allow_newaxis=True)]
+        if shape:
+            kinds.append(hnp.integer_array_indices(shape, result_shape=shapes(1, 2, max_side=5)))
+            kinds.append(hnp.arrays(np.bool_, shape))
+        return self._draw(st.one_of(*kinds))
+
+
+def op_cases(name: str) -> st.SearchStrategy[OpCase]:
+    """Cases to check the registered op ``name`` at, as its registry record describes.
+
+    Elementwise ops: inputs of broadcastable shapes inside ``domain``, away from ``kinks``
+    (an input that takes a gradient is sometimes a plain number, which the engines treat as
+    a constant), parameters drawn from ``params``. Other ops: their ``cases`` function, or
+    without one, inputs of one shape inside ``domain``.
+    """
+    return _op_case(name)
+
+
+@st.composite
+def _op_case(draw: st.DrawFn, name: str) -> OpCase:
+    op = ops.get(name)
+    params = {p: draw(finite_floats(lo, hi)) for p, (lo, hi) in op.params.items()}
+    if op.cases is not None:
+        drawn, given, *options = op.cases(Draw(draw))
+        return OpCase(name, tuple(drawn), {**params, **given}, options[0] if options else {})
+    n = draw(st.integers(1, 3)) if op.variadic else len(op.inputs)
+    # Elementwise inputs broadcast together; other ops get one shape for all.
+    input_shapes = draw(broadcastable_shapes(n)) if op.elementwise else (draw(shapes()),) * n
+    inputs: list[Any] = []
+    for i, shape in enumerate(input_shapes):
+        low, high = op.domain_of(0 if op.variadic else i)
+        inputs.append(draw(arrays(shape, np.float64, low, high, op.kinks)))
+    if op.elementwise and n > 1:
+        # A Python number in place of one input: the engines' constant path.
+        k = draw(st.integers(-1, n - 1))
+        if k >= 0 and inputs[k].ndim == 0 and draw(st.booleans()):
+            inputs[k] = float(inputs[k])
+    return OpCase(name, tuple(inputs), params)

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._autograd import grad
-from ..tensor import Tensor
+from ..tensor import Tensor, grad
 from .gradcheck import GradcheckError
 
 __all__ = ["gradgradcheck", "tensor_gradcheck"]

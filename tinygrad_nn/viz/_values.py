@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import toposort
+from ..graph import toposort
 from ._render import Graph, label, new_graph, plural
 
 # (fill, border) per kind of value.
@@ -114,8 +114,8 @@ def _value_label(node: Any, name: str | None, show_grad: bool) -> tuple[str, boo
         lines.insert(0, name)
     if node._op and not node._prev:
         # A result drawn as a leaf: its inputs were never recorded (none needed grad), or
-        # backward() released them (a Tensor's _backward is then None).
-        if getattr(node, "_backward", ()) is None:
+        # backward() released them (a Tensor's op record _fn is then gone).
+        if getattr(node, "_fn", "") is None and getattr(node, "requires_grad", False):
             lines += [f"'{node._op}': graph released by backward();",
                       "draw after backward(retain_graph=True)"]
         else:

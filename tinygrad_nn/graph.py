@@ -1,4 +1,4 @@
-"""What both graphs share: the grad-recording mode and the iterative topological sort.
+"""The graph core both engines share: the node protocol, grad modes, the topological sort.
 
 A node is any object with a ``_prev`` tuple of the nodes it was computed from. Nodes hold
 references only towards their inputs (never back to their outputs, and no closures over

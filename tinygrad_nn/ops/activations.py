@@ -1,46 +1,37 @@
-"""The activation registry: one declaration per activation serves every engine.
+"""Activations: the one-input shorthand for ``ops.register``, and the built-in activations.
 
 An activation is an elementwise op declared by two rules:
 
 - ``forward(x, ops, **params)`` computes ``out``;
-- ``deriv(x, out, ops, **params)`` computes the local gradient ``d out / d x``.
+- ``deriv(x, out, ops, **params)`` computes the local gradient ``d out / d x``;
 
-Rules use only Python operators and the ``ops`` namespace the engine passes in, so the
-same text runs on floats (``Value``), on NumPy arrays (``Tensor``) and on ``Tensor`` graphs
-when gradients are themselves differentiated. ``ops`` offers exactly::
-
-    exp  log  log1p  tanh  sqrt  abs  minimum  maximum  where  zeros_like  ones_like
-
-``where`` evaluates both branches, so each branch must stay finite on every input
-(hence ``exp(minimum(x, 0))`` rather than ``exp(x)`` in a branch that is only taken for
-negative x). Engines cast the rules' results to the input's dtype.
-
-Registering makes the activation a method on every engine class (``Value.relu``,
-``Tensor.relu``), a name for ``nn`` layers, a label in drawings and a case in the
-gradient property tests, with no other code to touch.
+the shorthand turns ``deriv`` into the op's gradient rule ``g * deriv(...)``. Registering
+makes the activation a method on both engines (``Value.relu``, ``Tensor.relu``), a
+function (``tinygrad_nn.relu``), a name for ``nn`` layers (``Dense(..., activation=
+"relu")``), a label in drawings and a case in the generated property tests, with no
+other code to touch. ``init`` tells layers how to initialise the weights feeding it.
 """
 
 from __future__ import annotations
 
 import inspect
-import keyword
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Activation", "attach", "get", "names", "register", "unregister"]
+from . import registry
+from .registry import OpDef
+
+__all__ = ["INITS", "Activation", "get", "names", "register", "unregister"]
 
 Rule = Callable[..., Any]
-MethodFactory = Callable[["Activation"], Callable[..., Any]]
 
-# Marks engine methods that the registry installed, so re-registration may replace them
-# but a registration can never shadow a real engine method such as `exp`.
-_INSTALLED_BY_REGISTRY = "_activation_name"
+INITS = ("glorot", "he")
 
 
 @dataclass(frozen=True)
 class Activation:
-    """A registered elementwise activation: its rules and what tests need to know of it."""
+    """A registered activation: its rules, its parameters and how to initialise for it."""
 
     name: str
     forward: Rule
@@ -48,9 +39,14 @@ class Activation:
     defaults: Mapping[str, float] = field(default_factory=dict)
     params: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     kinks: tuple[float, ...] = ()
-    domain: tuple[float, float] = (-10.0, 10.0)
+    domain: Any = (-10.0, 10.0)  # (low, high)
     doc: str = ""
     init: str = "glorot"
+
+    @property
+    def op(self) -> OpDef:
+        """The registry record this activation was declared as."""
+        return registry.get(self.name)
 
     @property
     def signature(self) -> inspect.Signature:
@@ -62,15 +58,7 @@ class Activation:
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, float]:
         """Resolve a call's arguments to a full ``{param: float}`` mapping."""
-        if not args and not kwargs:
-            return dict(self.defaults)
-        try:
-            bound = self.signature.bind(None, *args, **kwargs)
-        except TypeError as error:
-            raise TypeError(f"{self.name}{self.signature}: {error}") from None
-        bound.apply_defaults()
-        values = dict(bound.arguments)
-        del values["self"]
+        values = self.op.bind(args, kwargs)
         for param, value in values.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(
@@ -81,14 +69,13 @@ class Activation:
         return values
 
 
-INITS = ("glorot", "he")
-
-_registry: dict[str, Activation] = {}
-_subscribers: list[tuple[type, MethodFactory]] = []
+_activations: dict[str, Activation] = {}
 
 
 def _rule_params(rule: Rule, leading: tuple[str, ...], role: str, name: str) -> dict[str, float]:
     """Check that a rule starts with ``leading`` and return its keyword params and defaults."""
+    if not callable(rule):
+        raise TypeError(f"register({name!r}): {role} must be callable, got {rule!r}")
     parameters = list(inspect.signature(rule).parameters.values())
     given = tuple(p.name for p in parameters[: len(leading)])
     if given != leading:
@@ -100,22 +87,18 @@ def _rule_params(rule: Rule, leading: tuple[str, ...], role: str, name: str) -> 
             raise TypeError(
                 f"register({name!r}): {role} parameter {p.name!r} needs a numeric default"
             )
+        if isinstance(p.default, bool) or not isinstance(p.default, (int, float)):
+            raise TypeError(f"register({name!r}): {role} parameter {p.name!r} needs a numeric "
+                            f"default, got {p.default!r}")
         defaults[p.name] = float(p.default)
     return defaults
 
 
-def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-        raise ValueError(f"activation name must be a Python identifier, got {name!r}")
-    if name.startswith("_"):
-        raise ValueError(f"activation name must not start with '_', got {name!r}")
-    for cls, _ in _subscribers:
-        existing = getattr(cls, name, None)
-        if existing is not None and not hasattr(existing, _INSTALLED_BY_REGISTRY):
-            raise ValueError(
-                f"cannot register {name!r}: {cls.__name__}.{name} already exists "
-                "and is not an activation"
-            )
+def _grad_rule(deriv: Rule, has_params: bool) -> Rule:
+    """The op's gradient rule: the upstream gradient times the local derivative."""
+    if has_params:
+        return lambda g, x, out, ops, **params: g * deriv(x, out, ops, **params)
+    return lambda g, x, out, ops: g * deriv(x, out, ops)
 
 
 def register(
@@ -130,7 +113,7 @@ def register(
     init: str = "glorot",
     replace: bool = False,
 ) -> Activation:
-    """Add an elementwise activation to every engine.
+    """Add an elementwise activation to every engine: ``ops.register`` for one input.
 
     ``kinks`` are the inputs where the derivative jumps, ``domain`` the interval where
     finite differences are trustworthy, and ``params`` the range each parameter is drawn
@@ -138,11 +121,9 @@ def register(
     names the weight initialisation that suits layers using it: ``"he"`` (variance 2/fan_in,
     for the ReLU family, which zeroes half its inputs) or ``"glorot"`` (variance
     2/(fan_in + fan_out), for symmetric units such as tanh).
-    Registering an existing name raises unless ``replace=True``.
+    Registering an existing name raises unless ``replace=True``. Registration is all or
+    nothing: a declaration that is refused leaves no trace.
     """
-    _check_name(name)
-    if name in _registry and not replace:
-        raise ValueError(f"activation {name!r} is already registered (pass replace=True)")
     defaults = _rule_params(forward, ("x", "ops"), "forward", name)
     deriv_defaults = _rule_params(deriv, ("x", "out", "ops"), "deriv", name)
     if deriv_defaults != defaults:
@@ -150,75 +131,50 @@ def register(
             f"register({name!r}): forward params {defaults} and deriv params "
             f"{deriv_defaults} must match"
         )
-    params = dict(params or {})
-    unknown = set(params) - set(defaults)
-    if unknown:
-        raise ValueError(f"register({name!r}): params {sorted(unknown)} are not rule parameters")
     if init not in INITS:
         raise ValueError(f"register({name!r}): init must be one of {INITS}, got {init!r}")
-    low, high = domain
-    if not low < high:
-        raise ValueError(f"register({name!r}): domain must be (low, high), got {domain}")
-
-    activation = Activation(
+    op = OpDef(
         name=name,
         forward=forward,
-        deriv=deriv,
+        grads=(_grad_rule(deriv, bool(defaults)),),
+        inputs=("x",),
         defaults=defaults,
-        params=params,
+        domain=registry._domain(name, domain),
         kinks=tuple(float(k) for k in kinks),
-        domain=(float(low), float(high)),
+        params=registry._param_ranges(name, params, defaults),
         doc=doc,
-        init=init,
+        deriv=deriv,
     )
-    _registry[name] = activation
-    for cls, factory in _subscribers:
-        _install(cls, factory, activation)
+    if name in _activations and not replace:
+        raise ValueError(f"activation {name!r} is already registered (pass replace=True)")
+    registry.add(op, replace=replace)
+    activation = Activation(name=name, forward=forward, deriv=deriv, defaults=defaults,
+                            params=op.params, kinks=op.kinks, domain=op.domain, doc=doc,
+                            init=init)
+    _activations[name] = activation
     return activation
 
 
 def unregister(name: str) -> None:
     """Remove a registered activation and its engine methods."""
-    if name not in _registry:
+    if name not in _activations:
         raise KeyError(f"no activation named {name!r}")
-    del _registry[name]
-    for cls, _ in _subscribers:
-        if name in vars(cls):
-            delattr(cls, name)
+    registry.unregister(name)
+    del _activations[name]
 
 
 def get(name: str) -> Activation:
     """The registered activation called ``name``."""
     try:
-        return _registry[name]
+        return _activations[name]
     except KeyError:
-        known = ", ".join(sorted(_registry))
+        known = ", ".join(_activations)
         raise ValueError(f"unknown activation {name!r}; registered: {known}") from None
 
 
 def names() -> list[str]:
     """Names of every registered activation, in registration order."""
-    return list(_registry)
-
-
-def _install(cls: type, factory: MethodFactory, activation: Activation) -> None:
-    method = factory(activation)
-    method.__name__ = activation.name
-    method.__qualname__ = f"{cls.__name__}.{activation.name}"
-    method.__doc__ = activation.doc or f"The {activation.name!r} activation."
-    method.__signature__ = activation.signature  # type: ignore[attr-defined]
-    setattr(method, _INSTALLED_BY_REGISTRY, activation.name)
-    setattr(cls, activation.name, method)
-
-
-def attach(cls: type, factory: MethodFactory) -> None:
-    """Install every activation on ``cls`` now, and every later registration too.
-
-    ``factory(activation)`` returns the method an engine wants for that activation.
-    """
-    _subscribers.append((cls, factory))
-    for activation in _registry.values():
-        _install(cls, factory, activation)
+    return list(_activations)
 
 
 # ----- Built-in activations --------------------------------------------------------------
