@@ -200,13 +200,14 @@ def test_tensor_nan_is_highlighted_and_named_params_labelled():
     assert ["w", "(5,) float32", "data: 1 NaN, 0 Inf"] in [n["text"] for n in nodes.values()]
 
 
-def test_a_released_tensor_graph_says_how_to_keep_it():
+def test_a_tensor_graph_drawn_after_backward_keeps_its_ops():
     Tensor = pytest.importorskip("tinygrad_nn.tensor").Tensor
     w = Tensor([1.0, 2.0], requires_grad=True)
     y = (w * w).sum()
     y.backward()
-    (only,) = texts(svg_nodes(draw_graph(y)))
-    assert "retain_graph=True" in only
+    nodes = svg_nodes(draw_graph(y))
+    assert op_labels(nodes) == ["mul", "sum"]
+    assert "(2,) float32 | (freed by backward)" in texts(nodes)
 
 
 def test_registered_activation_on_tensors(toy_activation):

@@ -18,6 +18,9 @@ class _GradMode(threading.local):
     def __init__(self) -> None:
         self.enabled = True
         self.saved: list[bool] = []  # modes to restore when the open blocks exit
+        # The modules whose forward is running, outermost first: nodes made now record it,
+        # so a drawing can group ops by the module that ran them.
+        self.scope: tuple[Any, ...] = ()
 
 
 _mode = _GradMode()
@@ -51,6 +54,28 @@ class enable_grad(_SetGradMode):
     """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
 
     _enabled = True
+
+
+def current_scope() -> tuple[Any, ...]:
+    """The modules whose ``forward`` is running in this thread, outermost first."""
+    return _mode.scope
+
+
+class module_scope:
+    """Context manager: ops inside are recorded as run by ``module`` (inside the current
+    scope). ``nn.Module.__call__`` uses it; nothing else needs to."""
+
+    __slots__ = ("module", "saved")
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def __enter__(self) -> None:
+        self.saved = _mode.scope
+        _mode.scope = (*self.saved, self.module)
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.scope = self.saved
 
 
 def toposort(root: Any) -> list[Any]:

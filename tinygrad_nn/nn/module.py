@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..graph import module_scope
 from ..scalar import Value
 from ..tensor import Tensor
 from ..viz import draw_graph
@@ -64,7 +65,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        with module_scope(self):  # ops run here are drawn inside this module's box
+            return self.forward(*args, **kwargs)
 
     # ----- Walking the attributes ------------------------------------------------------
 

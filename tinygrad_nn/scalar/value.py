@@ -41,6 +41,7 @@ def _node(data: float, prev: tuple[Value, ...], local: tuple[float, ...], op: st
     else:
         out._prev = out._local = ()
     out._op = op
+    out._scope = _mode.scope
     return out
 
 
@@ -80,13 +81,14 @@ def _op_error(name: str, inputs: Sequence[Any], error: Exception) -> Exception:
 class Value:
     """A scalar in a computation graph, with the gradient of the last backward in ``grad``."""
 
-    __slots__ = ("_g", "_label", "_local", "_op", "_prev", "data", "grad")
+    __slots__ = ("_g", "_label", "_local", "_op", "_prev", "_scope", "data", "grad")
 
     data: float
     grad: float
     _prev: tuple[Value, ...]
     _local: tuple[float, ...]
     _op: str
+    _scope: tuple[Any, ...]  # the modules whose forward made this node (for drawings)
     _g: float  # scratch: gradient flowing during one backward pass
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -97,6 +99,7 @@ class Value:
         self._prev = ()
         self._local = ()
         self._op = ""
+        self._scope = ()
         if label:
             self.label = label
 
@@ -303,7 +306,7 @@ def _unary(op: OpDef) -> Callable[..., Value]:
             out, slope = _as_float(out, name), _as_float(slope, name)
         node = _new(Value)
         node.data, node.grad, node._op = out, 0.0, name
-        node._prev, node._local = (self,), (slope,)
+        node._prev, node._local, node._scope = (self,), (slope,), _mode.scope
         return node
 
     return method
@@ -331,7 +334,7 @@ def _binary(op: OpDef) -> Callable[..., Value]:
                 out, da, db = (_as_float(v, name) for v in (out, da, db))
             node = _new(Value)
             node.data, node.grad, node._op = out, 0.0, name
-            node._prev, node._local = (self, other), (da, db)
+            node._prev, node._local, node._scope = (self, other), (da, db), _mode.scope
             return node
         if not _is_number(other):
             return NotImplemented
@@ -346,7 +349,7 @@ def _binary(op: OpDef) -> Callable[..., Value]:
             out, da = _as_float(out, name), _as_float(da, name)
         node = _new(Value)
         node.data, node.grad, node._op = out, 0.0, name
-        node._prev, node._local = (self,), (da,)
+        node._prev, node._local, node._scope = (self,), (da,), _mode.scope
         return node
 
     return method

@@ -98,12 +98,49 @@ def backprop(root: Any, seed: Any, *, retain_graph: bool, create_graph: bool = F
                 gi = ops.astype(gi, data.dtype)
             prior = grads.get(child)
             grads[child] = gi if prior is None else prior + gi
-        if not retain_graph:
-            node._fn = None
-            node._prev = node._args = ()
+    if not retain_graph:
+        _release(order)
     if kept:
         _keep_grads(kept, id(seed))
     return captured
+
+
+class Released:
+    """What a result computed by an op leaves behind once backward freed its graph: the
+    op, the shape and dtype, the module that ran it, and links to its inputs. Enough to
+    draw the graph after ``backward()``; its array is gone unless someone else holds it."""
+
+    __slots__ = ("_op", "_prev", "_scope", "dtype", "grad", "name", "requires_grad", "shape")
+    _fn = None  # nothing left to run backward through
+    _requires_grad = True  # a stand-in is never a leaf that gradients could reach
+
+    def __init__(self, node: Any, prev: tuple[Any, ...]) -> None:
+        self._op, self._prev, self._scope = node._op, prev, node._scope
+        self.shape, self.dtype = node._data.shape, node._data.dtype
+        self.grad = node.grad if node._retain else None
+        self.name = node.name
+        self.requires_grad = node._requires_grad
+
+
+def _release(order: list[Any]) -> None:
+    """Free what backward needed (the op's record, operands and parameters) and replace
+    links to intermediate results by ``Released`` stand-ins: the structure stays
+    drawable, while arrays only the graph held are freed."""
+    stand_ins: dict[Any, Released] = {}
+    for node in order:  # inputs first, so every input's stand-in exists already
+        if node._fn is not None:
+            continue
+        if not node._requires_grad and type(node) is not Released:
+            # An input that needs no gradient (a batch of data): only its shape stays.
+            stand_ins[node] = Released(node, ())
+    for node in order:
+        if node._fn is None:
+            continue
+        prev = tuple(stand_ins.get(child, child) for child in node._prev)
+        stand_ins[node] = Released(node, prev)
+        node._prev = prev
+        node._fn = None
+        node._args = ()
 
 
 def _keep_grads(kept: list[tuple[Any, Any]], seed: int) -> None:

@@ -46,6 +46,7 @@ def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...],
     out.grad = None
     out._op = op.name
     out._retain = False
+    out._scope = _mode.scope
     if op.grads is not None and _mode.enabled:
         for t in prev:
             if t._requires_grad and data.dtype.kind == "f":
@@ -71,6 +72,7 @@ def constant(data: Any) -> Tensor:
     out.grad = None
     out._op = ""
     out._retain = False
+    out._scope = ()
     out._requires_grad = False
     out._fn = None
     out._prev = out._args = ()
@@ -133,6 +135,7 @@ class Tensor:
         "_prev",
         "_requires_grad",
         "_retain",
+        "_scope",
         "grad",
     )
 
@@ -145,6 +148,7 @@ class Tensor:
     _params: dict[str, Any]
     _op: str
     _retain: bool
+    _scope: tuple[Any, ...]  # the modules whose forward made this node (for drawings)
 
     if TYPE_CHECKING:
         # Every registered op (exp, sum, relu, ...) is attached as a method at import, and
@@ -185,6 +189,7 @@ class Tensor:
         self.grad = None
         self._op = ""
         self._retain = False
+        self._scope = ()
         self._fn = None
         self._prev = self._args = ()
         self._params = _EMPTY

@@ -108,6 +108,9 @@ def _kind(node: Any, root: Any, names: dict[int, str]) -> str:
 
 
 def _value_label(node: Any, name: str | None, show_grad: bool) -> tuple[str, bool]:
+    if not hasattr(node, "data"):  # an intermediate result whose array backward freed
+        shape = "scalar" if not node.shape else str(tuple(node.shape))
+        return label([f"{shape} {node.dtype}", "(freed by backward)"]), True
     tensor = isinstance(node.data, np.ndarray)
     lines, finite = (_tensor_lines if tensor else _scalar_lines)(node, show_grad)
     if name:
