@@ -21,6 +21,8 @@ import numpy as np
 from ..graph import toposort
 from .array_ops import array_ops
 
+_new = object.__new__
+
 __all__ = ["backprop", "seed_gradient"]
 
 _RELEASED = (
@@ -114,33 +116,31 @@ class Released:
     _fn = None  # nothing left to run backward through
     _requires_grad = True  # a stand-in is never a leaf that gradients could reach
 
-    def __init__(self, node: Any, prev: tuple[Any, ...]) -> None:
-        self._op, self._prev, self._scope = node._op, prev, node._scope
-        self.shape, self.dtype = node._data.shape, node._data.dtype
-        self.grad = node.grad if node._retain else None
-        self.name = node.name
-        self.requires_grad = node._requires_grad
-
 
 def _release(order: list[Any]) -> None:
     """Free what backward needed (the op's record, operands and parameters) and replace
-    links to intermediate results by ``Released`` stand-ins: the structure stays
-    drawable, while arrays only the graph held are freed."""
+    links to intermediate results, and to inputs that need no gradient (a batch of data),
+    by ``Released`` stand-ins: the structure stays drawable, while the arrays only the
+    graph held are freed."""
     stand_ins: dict[Any, Released] = {}
     for node in order:  # inputs first, so every input's stand-in exists already
         if node._fn is not None:
-            continue
-        if not node._requires_grad and type(node) is not Released:
-            # An input that needs no gradient (a batch of data): only its shape stays.
-            stand_ins[node] = Released(node, ())
-    for node in order:
-        if node._fn is None:
-            continue
-        prev = tuple(stand_ins.get(child, child) for child in node._prev)
-        stand_ins[node] = Released(node, prev)
-        node._prev = prev
-        node._fn = None
-        node._args = ()
+            prev = node._prev
+            prev = (stand_ins.get(prev[0], prev[0]),) if len(prev) == 1 else \
+                tuple([stand_ins.get(child, child) for child in prev])
+            node._prev = prev
+            node._fn = None
+            node._args = ()
+        elif node._requires_grad or type(node) is Released:
+            continue  # a parameter, kept as it is (its .grad is worth drawing)
+        else:
+            prev = ()
+        stand_in = stand_ins[node] = _new(Released)
+        stand_in._op, stand_in._prev, stand_in._scope = node._op, prev, node._scope
+        data = node._data
+        stand_in.shape, stand_in.dtype, stand_in.name = data.shape, data.dtype, node._name
+        stand_in.grad = node.grad if node._retain else None
+        stand_in.requires_grad = node._requires_grad
 
 
 def _keep_grads(kept: list[tuple[Any, Any]], seed: int) -> None:

@@ -27,7 +27,7 @@ from ..graph import _mode
 from ..ops.registry import OpDef
 from .backprop import backprop, seed_gradient
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "bump_version"]
 
 Operand: TypeAlias = "Tensor | ArrayLike"
 
@@ -47,6 +47,8 @@ def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...],
     out._op = op.name
     out._retain = False
     out._scope = _mode.scope
+    out._name = ""
+    out._version = 0
     if op.grads is not None and _mode.enabled:
         for t in prev:
             if t._requires_grad and data.dtype.kind == "f":
@@ -63,6 +65,15 @@ def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...],
     return out
 
 
+def bump_version(t: Tensor) -> None:
+    """Record that ``t``'s array was changed in place (an optimizer step, a load).
+
+    Every library code path that writes into a tensor's existing array calls this, so
+    that a backward through a graph that saved the old values can refuse to run.
+    """
+    t._version += 1
+
+
 def constant(data: Any) -> Tensor:
     """A leaf that shares ``data`` and needs no gradient."""
     if type(data) is not np.ndarray:
@@ -73,6 +84,8 @@ def constant(data: Any) -> Tensor:
     out._op = ""
     out._retain = False
     out._scope = ()
+    out._name = ""
+    out._version = 0
     out._requires_grad = False
     out._fn = None
     out._prev = out._args = ()
@@ -136,6 +149,7 @@ class Tensor:
         "_requires_grad",
         "_retain",
         "_scope",
+        "_version",
         "grad",
     )
 
@@ -149,6 +163,7 @@ class Tensor:
     _op: str
     _retain: bool
     _scope: tuple[Any, ...]  # the modules whose forward made this node (for drawings)
+    _version: int  # bumped by every in-place change to the data (see bump_version)
 
     if TYPE_CHECKING:
         # Every registered op (exp, sum, relu, ...) is attached as a method at import, and
@@ -190,13 +205,15 @@ class Tensor:
         self._op = ""
         self._retain = False
         self._scope = ()
+        self._name = ""
+        self._version = 0
         self._fn = None
         self._prev = self._args = ()
         self._params = _EMPTY
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
-        if name is not None:
+        if name:
             self.name = name
 
     # ----- Creation --------------------------------------------------------------------
@@ -263,10 +280,7 @@ class Tensor:
     @property
     def name(self) -> str:
         """A name for this tensor in drawings ("" if none)."""
-        try:
-            return self._name
-        except AttributeError:
-            return ""
+        return self._name
 
     @name.setter
     def name(self, text: str) -> None:
