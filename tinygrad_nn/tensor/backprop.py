@@ -113,6 +113,14 @@ class Released:
     draw the graph after ``backward()``; its array is gone unless someone else holds it."""
 
     __slots__ = ("_op", "_prev", "_scope", "dtype", "grad", "name", "requires_grad", "shape")
+    _op: str
+    _prev: tuple[Any, ...]
+    _scope: tuple[Any, ...]
+    dtype: np.dtype
+    grad: Any
+    name: str
+    requires_grad: bool
+    shape: tuple[int, ...]
     _fn = None  # nothing left to run backward through
     _requires_grad = True  # a stand-in is never a leaf that gradients could reach
 
