@@ -272,7 +272,9 @@ def test_detach_and_requires_grad_on_non_leaves():
     x = Tensor([1.0], requires_grad=True)
     y = x * 2
     d = y.detach()
-    assert not d.requires_grad and d.data is y.data
+    assert not d.requires_grad and np.shares_memory(d._data, y._data)  # no copy made
+    d.data[0] = 7.0  # goes to a copy: y's graph still needs the value it computed
+    assert d.item() == 7.0 and y.item() == 2.0
     with pytest.raises(RuntimeError, match="leaf"):
         y.requires_grad = False
     with pytest.raises(RuntimeError, match="does not require grad"):

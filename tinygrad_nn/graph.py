@@ -8,7 +8,9 @@ moment its root is dropped; the cyclic garbage collector never has to look at it
 
 from __future__ import annotations
 
+import os
 import threading
+import traceback
 from contextlib import ContextDecorator
 from typing import Any
 
@@ -54,6 +56,57 @@ class enable_grad(_SetGradMode):
     """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
 
     _enabled = True
+
+
+class _Anomaly:
+    # One switch for the whole process, as PyTorch's anomaly mode: the engines read it at
+    # every node they make, so it must cost one attribute read when off.
+    __slots__ = ("depth", "enabled")
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.depth = 0
+
+
+anomaly = _Anomaly()
+_anomaly_lock = threading.Lock()
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+class detect_anomaly(ContextDecorator):  # lower case, like the PyTorch context manager
+    """Context manager and decorator: find where a NaN or an infinity came from.
+
+    Inside, both engines remember the line of user code that made each node, and raise
+    ``FloatingPointError`` at the first op whose output is NaN or infinite, or, during
+    backward, at the first node whose incoming gradient is; the message names the op
+    and that line. Off by default (it slows every op down); the switch is process-wide,
+    as in PyTorch.
+    """
+
+    def __enter__(self) -> None:
+        with _anomaly_lock:
+            anomaly.depth += 1
+            anomaly.enabled = True
+
+    def __exit__(self, *exc: object) -> None:
+        with _anomaly_lock:
+            anomaly.depth -= 1
+            anomaly.enabled = anomaly.depth > 0
+
+
+def user_line() -> str:
+    """``file:line`` of the innermost frame outside this package: where user code made
+    the node being recorded (anomaly mode only; it walks the stack)."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE):
+            return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
+    return "(no user code on the stack)"
+
+
+def created_at(node: Any) -> str:
+    """Where ``node`` was made, if anomaly mode recorded it."""
+    trace = getattr(node, "_trace", None)
+    return f", made at {trace}" if trace else ""
 
 
 def current_scope() -> tuple[Any, ...]:

@@ -8,8 +8,8 @@ a crash mid-write leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,12 +62,38 @@ def save(state_dict: Mapping[str, Any], path: PathLike,
 def load(path: PathLike) -> dict[str, np.ndarray]:
     """Read a checkpoint written by ``save`` (or any safetensors file of NumPy dtypes).
 
-    Raises ``FileNotFoundError`` for a missing file and ``CheckpointError`` (naming the
-    file) for one that is truncated, corrupt or in another format.
+    Only a regular file is read (a device such as ``/dev/zero``, a pipe or a directory is
+    refused at once, without reading), and no more than its size. Raises
+    ``FileNotFoundError`` for a missing file and ``CheckpointError`` (naming the file) for
+    one that is not a regular file, or is truncated, corrupt or in another format.
     """
-    data = Path(path).read_bytes()
+    name = os.fspath(path)
+    # O_NONBLOCK: opening a pipe for reading must not wait for a writer.
+    descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{name}: not a regular file; a checkpoint is a file "
+                                  "written by tinygrad_nn.save")
+        data = _read_exactly(file, info.st_size, name)
+    if len(data) >= _HEADER_LENGTH:
+        header_length = int.from_bytes(data[:_HEADER_LENGTH], "little")
+        if header_length > len(data) - _HEADER_LENGTH:
+            raise CheckpointError(f"{name}: not a readable safetensors checkpoint (its header "
+                                  f"claims {header_length} bytes; the file has {len(data)})")
     try:
         return safetensors.numpy.load(data)
     except (SafetensorError, ValueError, TypeError, KeyError) as error:
-        raise CheckpointError(f"{os.fspath(path)}: not a readable safetensors checkpoint "
+        raise CheckpointError(f"{name}: not a readable safetensors checkpoint "
                               f"({error})") from None
+
+
+_HEADER_LENGTH = 8  # safetensors: a little-endian u64, the length of the JSON header
+
+
+def _read_exactly(file: Any, size: int, name: str) -> bytes:
+    """The file's ``size`` bytes: never more (a file that grows is not read on and on)."""
+    data = file.read(size)
+    if len(data) != size:
+        raise CheckpointError(f"{name}: the file changed while it was read")
+    return bytes(data)

@@ -239,9 +239,16 @@ def register(
     return add(op, replace=replace)
 
 
+_RESERVED = ("self", "out", "g", "i", "ops")
+
+
 def add(op: OpDef, *, replace: bool = False) -> OpDef:
     """Enter a checked ``OpDef`` and install it on every engine, or change nothing."""
     _check_name(op.name)
+    for param in op.defaults:
+        if param in _RESERVED:
+            raise TypeError(f"register({op.name!r}): {param!r} is reserved; rename the "
+                            "parameter")
     with _lock:
         previous = _registry.get(op.name)
         if previous is not None and not replace:
@@ -345,8 +352,6 @@ def _forward_signature(name: str, forward: Rule) -> tuple[tuple[str, ...], dict[
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is p.empty:
             raise TypeError(f"register({name!r}): parameter {p.name!r} after `ops` needs a "
                             "default (the op's own parameters become keyword arguments)")
-        if p.name in ("self", "out", "g", "i", "ops"):
-            raise TypeError(f"register({name!r}): {p.name!r} is reserved; rename the parameter")
         defaults[p.name] = p.default
     return tuple(p.name for p in inputs), defaults, variadic
 

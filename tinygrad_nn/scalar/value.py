@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
+
+import numpy as np
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 from .. import ops as registry
-from ..graph import _mode, toposort
+from ..graph import _mode, anomaly, created_at, toposort, user_line
 from ..ops.namespace import ELEMENTWISE, OPERATORS
 from ..ops.registry import OpDef
 from .math_ops import SCALAR_OPS, ScalarOps
 
 __all__ = ["Value"]
+
+# Only the additions into .grad, which graphs running backward in other threads may share,
+# are serialised; each backward pass works on a scratch list of its own.
+_accumulating = threading.Lock()
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
@@ -42,7 +49,17 @@ def _node(data: float, prev: tuple[Value, ...], local: tuple[float, ...], op: st
         out._prev = out._local = ()
     out._op = op
     out._scope = _mode.scope
+    if anomaly.enabled:
+        _watch(out)
     return out
+
+
+def _watch(node: Value) -> None:
+    """Anomaly mode: remember where user code made ``node``, and refuse a non-finite one."""
+    node._trace = user_line()
+    if not math.isfinite(node.data):
+        raise FloatingPointError(f"forward: {_describe(node)} produced {node.data}"
+                                 f"{created_at(node)}")
 
 
 def _is_number(x: object) -> TypeGuard[int | float]:
@@ -81,7 +98,7 @@ def _op_error(name: str, inputs: Sequence[Any], error: Exception) -> Exception:
 class Value:
     """A scalar in a computation graph, with the gradient of the last backward in ``grad``."""
 
-    __slots__ = ("_g", "_label", "_local", "_op", "_prev", "_scope", "data", "grad")
+    __slots__ = ("_label", "_local", "_op", "_prev", "_scope", "_trace", "data", "grad")
 
     data: float
     grad: float
@@ -89,7 +106,7 @@ class Value:
     _local: tuple[float, ...]
     _op: str
     _scope: tuple[Any, ...]  # the modules whose forward made this node (for drawings)
-    _g: float  # scratch: gradient flowing during one backward pass
+    _trace: str  # where user code made it (anomaly mode only)
 
     def __init__(self, data: Number, label: str = "") -> None:
         if not _is_number(data):
@@ -141,6 +158,26 @@ class Value:
 
     def __float__(self) -> float:
         return self.data
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        # Iterative: a graph thousands of ops deep copies without hitting the recursion
+        # limit (the default deepcopy recurses once per node).
+        for node in toposort(self):
+            if id(node) in memo:
+                continue
+            clone = _new(Value)
+            for slot in Value.__slots__:
+                if hasattr(node, slot):
+                    setattr(clone, slot, getattr(node, slot))
+            clone._prev = tuple(memo[id(child)] for child in node._prev)
+            memo[id(node)] = clone
+        return memo[id(self)]  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "Value graphs are not pickled (tinygrad_nn uses no pickle): keep the numbers "
+            "(v.data), or save a model's weights with tinygrad_nn.save(model.state_dict())"
+        )
 
     def __pos__(self) -> Value:
         return self
@@ -224,23 +261,40 @@ class Value:
     def backward(self, *, check_finite: bool = False) -> None:
         """Add d(self)/d(node) to ``node.grad`` for every node this value depends on.
 
-        With ``check_finite=True``, raise ``FloatingPointError`` naming the first op whose
-        output or local gradient is NaN or infinite. NOTE: a zero upstream gradient is not
-        propagated at all, so ``0 * inf`` never turns into NaN here (PyTorch gives NaN);
-        the function really is flat along that path.
+        Gradients accumulate across calls (PyTorch semantics); a Value graph holds only
+        floats and is never released, so backward may run through it again. Several
+        threads may run backward at once, through graphs that share nodes: each pass
+        works on its own scratch list, and only the final additions into ``.grad`` are
+        serialised, so none is lost.
+
+        With ``check_finite=True`` (or inside ``detect_anomaly()``), raise
+        ``FloatingPointError`` naming the first op whose output is NaN or infinite, or
+        that passes a NaN or infinite gradient to an input. NOTE: a zero upstream gradient
+        is not propagated at all, so ``0 * inf`` never turns into NaN here (PyTorch gives
+        NaN); the function really is flat along that path.
         """
         order = toposort(self)
-        for node in order:
-            node._g = 0.0
-        self._g = 1.0
-        for node in reversed(order):
-            g = node._g
-            node.grad += g
-            if g:
-                for child, local in zip(node._prev, node._local):
-                    child._g += local * g
-        if check_finite:
+        position = {node: i for i, node in enumerate(order)}
+        grads = [0.0] * len(order)
+        grads[-1] = 1.0  # d self / d self; self comes last in the order
+        checking = check_finite or anomaly.enabled
+        if checking:
             _raise_if_not_finite(order)
+        for i in range(len(order) - 1, -1, -1):
+            g = grads[i]
+            if not g:
+                continue
+            node = order[i]
+            for k, (child, local) in enumerate(zip(node._prev, node._local)):
+                contribution = local * g
+                if checking and not math.isfinite(contribution):
+                    raise FloatingPointError(
+                        f"backward: {_describe(node)} passes gradient {contribution} to "
+                        f"its input {k} (data={child.data}){created_at(node)}")
+                grads[position[child]] += contribution
+        with _accumulating:
+            for node, g in zip(order, grads):
+                node.grad += g
 
     def zero_grad(self) -> None:
         """Reset ``grad`` to 0 on this value and on every value it was computed from."""
@@ -257,19 +311,11 @@ def _data(x: object, op: str) -> float:
 
 
 def _raise_if_not_finite(order: list[Value]) -> None:
-    """Name the first op whose output, or whose local gradient, is NaN or infinite."""
+    """Name the first op, in the order they ran, whose output is NaN or infinite."""
     for node in order:
         if not math.isfinite(node.data):
-            raise FloatingPointError(f"forward: {_describe(node)} produced {node.data}")
-    for node in reversed(order):
-        if not node._g:
-            continue
-        for k, (child, local) in enumerate(zip(node._prev, node._local)):
-            if not math.isfinite(local * node._g):
-                raise FloatingPointError(
-                    f"backward: {_describe(node)} passes gradient {local * node._g} "
-                    f"to its input {k} (data={child.data})"
-                )
+            raise FloatingPointError(f"forward: {_describe(node)} produced {node.data}"
+                                     f"{created_at(node)}")
 
 
 def _describe(node: Value) -> str:
@@ -282,6 +328,15 @@ def _describe(node: Value) -> str:
 # cover the arithmetic and the activations, the generic one everything else.
 
 OPS = SCALAR_OPS
+
+
+def _ieee(rule: Any, args: tuple[float, ...]) -> float:
+    """A local derivative that divides by zero (the slope of sqrt at 0), taken again in
+    IEEE arithmetic: +-inf or NaN, as on the tensor engine and in PyTorch, where Python
+    floats would raise. The op's output itself was finite, so the graph goes on."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = rule(*(np.float64(a) for a in args), OPS)
+    return float(slope)
 
 
 # The three factories below are the scalar engine's hot path (a node per op in a
@@ -299,14 +354,19 @@ def _unary(op: OpDef) -> Callable[..., Value]:
             out = forward(x, OPS)
             if not _mode.enabled:
                 return _node(_as_float(out, name), (), (), name)
-            slope = deriv(x, out, OPS) if deriv is not None else rule(1.0, x, out, OPS)
         except (ArithmeticError, ValueError) as error:
             raise _op_error(name, (x,), error) from None
+        try:
+            slope = deriv(x, out, OPS) if deriv is not None else rule(1.0, x, out, OPS)
+        except ZeroDivisionError:
+            slope = _ieee(deriv or rule, (x, out) if deriv is not None else (1.0, x, out))
         if type(out) is not float or type(slope) is not float:
             out, slope = _as_float(out, name), _as_float(slope, name)
         node = _new(Value)
         node.data, node.grad, node._op = out, 0.0, name
         node._prev, node._local, node._scope = (self,), (slope,), _mode.scope
+        if anomaly.enabled:
+            _watch(node)
         return node
 
     return method
@@ -327,14 +387,19 @@ def _binary(op: OpDef) -> Callable[..., Value]:
                 out = forward(a, b, OPS)
                 if not _mode.enabled:
                     return _node(_as_float(out, name), (), (), name)
-                da, db = rule_a(1.0, a, b, out, OPS), rule_b(1.0, a, b, out, OPS)
             except (ArithmeticError, ValueError) as error:
                 raise _op_error(name, (a, b), error) from None
+            try:
+                da, db = rule_a(1.0, a, b, out, OPS), rule_b(1.0, a, b, out, OPS)
+            except ZeroDivisionError:
+                da, db = _ieee(rule_a, (1.0, a, b, out)), _ieee(rule_b, (1.0, a, b, out))
             if type(out) is not float or type(da) is not float or type(db) is not float:
                 out, da, db = (_as_float(v, name) for v in (out, da, db))
             node = _new(Value)
             node.data, node.grad, node._op = out, 0.0, name
             node._prev, node._local, node._scope = (self, other), (da, db), _mode.scope
+            if anomaly.enabled:
+                _watch(node)
             return node
         if not _is_number(other):
             return NotImplemented
@@ -342,14 +407,19 @@ def _binary(op: OpDef) -> Callable[..., Value]:
             out = forward(a, other, OPS)
             if not _mode.enabled:
                 return _node(_as_float(out, name), (), (), name)
-            da = rule_a(1.0, a, other, out, OPS)
         except (ArithmeticError, ValueError) as error:
             raise _op_error(name, (a, other), error) from None
+        try:
+            da = rule_a(1.0, a, other, out, OPS)
+        except ZeroDivisionError:
+            da = _ieee(rule_a, (1.0, a, other, out))
         if type(out) is not float or type(da) is not float:
             out, da = _as_float(out, name), _as_float(da, name)
         node = _new(Value)
         node.data, node.grad, node._op = out, 0.0, name
         node._prev, node._local, node._scope = (self,), (da,), _mode.scope
+        if anomaly.enabled:
+            _watch(node)
         return node
 
     return method
@@ -368,9 +438,12 @@ def _reflected(op: OpDef) -> Callable[..., Value]:
             out = forward(other, b, OPS)
             if not _mode.enabled:
                 return _node(_as_float(out, name), (), (), name)
-            db = rule_b(1.0, other, b, out, OPS)
         except (ArithmeticError, ValueError) as error:
             raise _op_error(name, (other, b), error) from None
+        try:
+            db = rule_b(1.0, other, b, out, OPS)
+        except ZeroDivisionError:
+            db = _ieee(rule_b, (1.0, other, b, out))
         if type(out) is not float or type(db) is not float:
             out, db = _as_float(out, name), _as_float(db, name)
         return _node(out, (self,), (db,), name)

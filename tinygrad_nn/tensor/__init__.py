@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops as registry
-from . import methods  # noqa: F401  (installs the registered ops on Tensor)
+from . import inplace, methods  # noqa: F401  (methods installs the registered ops on Tensor)
 from .apply import function
 from .autograd import grad
 from .tensor import Tensor
+
+inplace.install()
 
 __all__ = ["Tensor", "concatenate", "grad", "maximum", "minimum", "stack", "where"]
 

@@ -82,7 +82,7 @@ def _error(op: OpDef, operands: tuple[Any, ...], error: Exception) -> Exception:
 
 
 def finish(op: OpDef, data: Any, dtype: np.dtype, operands: tuple[Any, ...],
-           tensors: tuple[Tensor, ...], params: dict[str, Any]) -> Tensor:
+           tensors: tuple[Tensor, ...], arrays: Any, params: dict[str, Any]) -> Tensor:
     """The forward rule's result as a node: a NumPy scalar becomes an array, and a floating
     result keeps the inputs' floating dtype unless the op's parameters choose one (rules
     may mix in float64: a NumPy constant, ``where(c, 1.0, 0.0)``)."""
@@ -92,7 +92,7 @@ def finish(op: OpDef, data: Any, dtype: np.dtype, operands: tuple[Any, ...],
     if result is not dtype and result.kind == "f" and dtype.kind == "f" \
             and result != dtype and "dtype" not in params:
         data = data.astype(dtype)
-    return make(data, op, operands, tensors, params)
+    return make(data, op, operands, tensors, arrays, params)
 
 
 def run(op: OpDef, operands: tuple[Any, ...], tensors: tuple[Tensor, ...], arrays: Any,
@@ -108,7 +108,7 @@ def run(op: OpDef, operands: tuple[Any, ...], tensors: tuple[Tensor, ...], array
             data = op.forward(*arrays, ops, **params)
     except (ValueError, IndexError, TypeError) as error:
         raise _error(op, operands, error) from None
-    return finish(op, data, dtype, operands, tensors, params)
+    return finish(op, data, dtype, operands, tensors, arrays, params)
 
 
 def apply(op: OpDef, given: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -143,8 +143,8 @@ def unary(op: OpDef) -> Callable[[Tensor], Tensor]:
         except (ValueError, IndexError, TypeError) as error:
             raise _error(op, operands, error) from None
         if type(data) is np.ndarray and data.dtype is dtype:
-            return make(data, op, operands, operands, no_params)
-        return finish(op, data, dtype, operands, operands, no_params)
+            return make(data, op, operands, operands, (x,), no_params)
+        return finish(op, data, dtype, operands, operands, (x,), no_params)
 
     return method
 
@@ -194,8 +194,8 @@ def binary(op: OpDef, reflected: bool = False) -> Callable[[Tensor, Any], Tensor
         except (ValueError, IndexError, TypeError) as error:
             raise _error(op, operands, error) from None
         if type(data) is np.ndarray and data.dtype is dtype:
-            return make(data, op, operands, tensors, no_params)
-        return finish(op, data, dtype, operands, tensors, no_params)
+            return make(data, op, operands, tensors, (a, b), no_params)
+        return finish(op, data, dtype, operands, tensors, (a, b), no_params)
 
     return method
 

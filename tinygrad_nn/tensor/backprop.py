@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import toposort
+from ..graph import anomaly, created_at, toposort
 from .array_ops import array_ops
 
 _new = object.__new__
@@ -38,12 +38,15 @@ _accumulating = threading.Lock()
 
 def backprop(root: Any, seed: Any, *, retain_graph: bool, create_graph: bool = False,
              ops_for: Callable[[np.dtype], Any] = array_ops,
-             targets: set[Any] | None = None) -> dict[Any, Any]:
+             targets: set[Any] | None = None, check_finite: bool = False) -> dict[Any, Any]:
     """Propagate ``seed`` = d(loss)/d(root) to every node ``root`` depends on.
 
     Without ``targets``, leaves (and non-leaves asked to ``retain_grad``) accumulate into
     ``.grad``; with them, nothing is stored and the gradients of ``targets`` are returned.
+    ``check_finite`` (on in anomaly mode) raises at the first op passing a NaN or infinite
+    gradient to an input.
     """
+    checking = check_finite or anomaly.enabled
     order = toposort(root)
     for node in order:
         if node._fn is None and node._op and node._requires_grad:
@@ -67,16 +70,13 @@ def backprop(root: Any, seed: Any, *, retain_graph: bool, create_graph: bool = F
             continue
         operands = node._args
         if create_graph:
-            args: Any = operands
+            args: Any = _recorded_operands(node)
             out: Any = node
         else:
-            out = node._data
-            if node._prev is operands:  # every operand a Tensor: the common case
-                args = [t._data for t in operands]
-            else:
-                args = [a if type(a) in _NUMBERS else a._data for a in operands]
-        if out.dtype is not dtype:  # one dtype per graph, as a rule
-            dtype = out.dtype
+            args = node._saved
+            out = node._out
+        if node._data.dtype is not dtype:  # one dtype per graph, as a rule
+            dtype = node._data.dtype
             ops = ops_for(dtype)
         params = node._params
         rules = op.grads
@@ -98,13 +98,66 @@ def backprop(root: Any, seed: Any, *, retain_graph: bool, create_graph: bool = F
                 gi = ops.sum_to(gi, data.shape)
             if gi.dtype is not data.dtype and gi.dtype != data.dtype:
                 gi = ops.astype(gi, data.dtype)
+            if checking:
+                _raise_if_not_finite(node, i, gi)
             prior = grads.get(child)
             grads[child] = gi if prior is None else prior + gi
+    # Checked after the rules ran: a change made meanwhile by another thread is caught too
+    # (the library bumps a version before it writes).
+    _check_versions(order)
     if not retain_graph:
         _release(order)
     if kept:
         _keep_grads(kept, id(seed))
     return captured
+
+
+def _raise_if_not_finite(node: Any, i: int, gi: Any) -> None:
+    values = gi._data if hasattr(gi, "_data") else gi
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise FloatingPointError(
+            f"backward: '{node._op}' passes a gradient with {int(np.isnan(values).sum())} "
+            f"NaN and {int(np.isinf(values).sum())} infinite values to its input {i}"
+            f"{created_at(node)}"
+        )
+
+
+def _check_versions(order: list[Any]) -> None:
+    """Raise if an array a node saved for backward was changed in place since the forward."""
+    for node in order:
+        if node._fn is None:
+            continue
+        for k, (child, version) in enumerate(zip(node._prev, node._versions)):
+            if child._version != version:
+                raise RuntimeError(_modified_message(node, k, child, version))
+
+
+def _modified_message(node: Any, k: int, child: Any, version: int) -> str:
+    what = "a leaf that requires grad" if child._requires_grad and not child._op else \
+        "an input that needs no gradient" if not child._requires_grad else \
+        f"the result of '{child._op}'"
+    name = f" '{child.name}'" if child.name else ""
+    return (
+        f"backward through '{node._op}': its input{name} of shape {child.shape} ({what}) "
+        f"was changed in place after the forward pass (version {child._version}, the op "
+        f"saw version {version}). An optimizer step, load_state_dict or an in-place op "
+        "between forward and backward does this: run the forward pass again after the "
+        "change, or make the change after backward."
+    )
+
+
+def _recorded_operands(node: Any) -> tuple[Any, ...]:
+    """The node's operands for ``create_graph``: the Tensors themselves, so the rules record
+    ops on them. One whose data was since replaced through ``.data`` cannot stand in for
+    the values the forward saw."""
+    for operand, array in zip(node._args, node._saved):
+        if type(operand) not in _NUMBERS and operand._data is not array:
+            raise RuntimeError(
+                f"grad(create_graph=True) through '{node._op}': an input of shape "
+                f"{operand.shape} was written through .data after the forward pass; run "
+                "the forward pass again"
+            )
+    return node._args
 
 
 class Released:
@@ -134,11 +187,17 @@ def _release(order: list[Any]) -> None:
     for node in order:  # inputs first, so every input's stand-in exists already
         if node._fn is not None:
             prev = node._prev
+            for child in prev:  # this node no longer holds its inputs' arrays
+                if child._held:
+                    child._held -= 1
+            if node._held:
+                node._held -= 1
             prev = (stand_ins.get(prev[0], prev[0]),) if len(prev) == 1 else \
                 tuple([stand_ins.get(child, child) for child in prev])
             node._prev = prev
             node._fn = None
-            node._args = ()
+            node._args = node._saved = node._versions = ()
+            node._out = None
         elif node._requires_grad or type(node) is Released:
             continue  # a parameter, kept as it is (its .grad is worth drawing)
         else:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..graph import _mode
+from ..graph import _mode, anomaly, created_at, user_line
 from ..ops.registry import OpDef
 from .backprop import backprop, seed_gradient
 
@@ -35,10 +35,15 @@ _new = object.__new__
 _EMPTY: dict[str, Any] = {}
 
 
-def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...],
+def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...], arrays: Any,
          params: dict[str, Any]) -> Tensor:
     """A result node; it joins the graph when recording, differentiable, and any input
-    requires grad (only floating results can)."""
+    requires grad (only floating results can).
+
+    A recorded node keeps what backward needs: the op's record, its operands, the arrays
+    the forward rule saw (``_saved``) and its own output (``_out``), and the version of
+    each input Tensor, so that a later in-place change to one of them is caught.
+    """
     if type(data) is not np.ndarray:
         data = np.asarray(data)  # ufuncs on 0-d arrays return NumPy scalars
     out = _new(Tensor)
@@ -49,20 +54,48 @@ def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...],
     out._scope = _mode.scope
     out._name = ""
     out._version = 0
-    if op.grads is not None and _mode.enabled:
+    if op.grads is not None and _mode.enabled and data.dtype.kind == "f":
         for t in prev:
-            if t._requires_grad and data.dtype.kind == "f":
+            if t._requires_grad:
                 out._requires_grad = True
                 out._fn = op
                 out._args = args
                 out._prev = prev
                 out._params = params
+                out._saved = arrays
+                out._out = data
+                out._held = 1  # its own output is saved (rules may read it)
+                if len(prev) == 1:
+                    out._versions = (t._version,)
+                    t._held += 1
+                else:
+                    out._versions = tuple([x._version for x in prev])
+                    for x in prev:
+                        x._held += 1
+                if anomaly.enabled:
+                    _watch(out, prev)
                 return out
     out._requires_grad = False
     out._fn = None
     out._prev = out._args = ()
     out._params = _EMPTY
+    out._held = 0
+    if anomaly.enabled:
+        _watch(out, prev)
     return out
+
+
+def _watch(out: Tensor, prev: tuple[Tensor, ...]) -> None:
+    """Anomaly mode: remember where user code made ``out``, and refuse a NaN or infinity."""
+    out._trace = user_line()
+    data = out._data
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        inputs = ", ".join(str(t._data.shape) for t in prev)
+        raise FloatingPointError(
+            f"forward: '{out._op}' (inputs of shape {inputs}) produced "
+            f"{int(np.isnan(data).sum())} NaN and {int(np.isinf(data).sum())} infinite "
+            f"values{created_at(out)}"
+        )
 
 
 def bump_version(t: Tensor) -> None:
@@ -86,6 +119,7 @@ def constant(data: Any) -> Tensor:
     out._scope = ()
     out._name = ""
     out._version = 0
+    out._held = 0
     out._requires_grad = False
     out._fn = None
     out._prev = out._args = ()
@@ -142,14 +176,19 @@ class Tensor:
         "_args",
         "_data",
         "_fn",
+        "_held",
         "_name",
         "_op",
+        "_out",
         "_params",
         "_prev",
         "_requires_grad",
         "_retain",
+        "_saved",
         "_scope",
+        "_trace",
         "_version",
+        "_versions",
         "grad",
     )
 
@@ -164,6 +203,11 @@ class Tensor:
     _retain: bool
     _scope: tuple[Any, ...]  # the modules whose forward made this node (for drawings)
     _version: int  # bumped by every in-place change to the data (see bump_version)
+    # Recorded nodes only: the arrays the forward rule saw, the output, the inputs' versions.
+    _saved: Any
+    _out: np.ndarray
+    _versions: tuple[int, ...]
+    _held: int  # how many unreleased nodes saved this tensor's array (see the data property)
 
     if TYPE_CHECKING:
         # Every registered op (exp, sum, relu, ...) is attached as a method at import, and
@@ -192,6 +236,7 @@ class Tensor:
         def __xor__(self, other: Operand) -> Tensor: ...
         def __invert__(self) -> Tensor: ...
         def __getitem__(self, index: Any) -> Tensor: ...
+        def __setitem__(self, index: Any, value: Any) -> None: ...
 
     # ndarray (op) Tensor must reach Tensor's reflected method, not broadcast over objects.
     __array_ufunc__ = None
@@ -207,6 +252,7 @@ class Tensor:
         self._scope = ()
         self._name = ""
         self._version = 0
+        self._held = 0
         self._fn = None
         self._prev = self._args = ()
         self._params = _EMPTY
@@ -261,7 +307,18 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The values, as an ndarray (shared, not copied)."""
+        """The values, as an ndarray: the tensor's own array, written through freely.
+
+        While a graph that has not run backward yet saved this array, the tensor first
+        moves to a copy of it: writes through ``data`` (``w.data[0] = 5``, ``w.data -=
+        lr * g``) then never change what that graph's backward reads, so its gradient
+        stays the gradient of the forward pass that was run. In-place changes the library
+        makes (optimizer steps, ``load_state_dict``, in-place ops) make such a backward
+        raise instead, as in PyTorch.
+        """
+        if self._held:
+            self._data = self._data.copy()
+            self._held = 0
         return self._data
 
     @data.setter
@@ -322,8 +379,8 @@ class Tensor:
         return self.transpose(*range(n - 2), n - 1, n - 2)
 
     def numpy(self) -> np.ndarray:
-        """The data as an ndarray (shared, not copied)."""
-        return self._data
+        """The data as an ndarray, shared with the tensor (see ``data``)."""
+        return self.data
 
     def item(self) -> Any:
         """The single element as a Python number."""
@@ -337,7 +394,7 @@ class Tensor:
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
-        return np.asarray(self._data, dtype=dtype)
+        return np.asarray(self.data, dtype=dtype)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -411,14 +468,24 @@ class Tensor:
         self._retain = True
 
     def detach(self) -> Tensor:
-        """The same data (shared) as a new leaf outside the graph."""
-        return constant(self._data)
+        """The same array (shared) as a new leaf outside the graph.
 
-    def backward(self, grad: Operand | None = None, retain_graph: bool = False) -> None:
+        Like ``data``, a write through the detached tensor's ``data`` while a graph still
+        holds the array goes to a fresh copy, so that graph's backward stays exact.
+        """
+        out = constant(self._data)
+        out._held = self._held
+        return out
+
+    def backward(self, grad: Operand | None = None, retain_graph: bool = False, *,
+                 check_finite: bool = False) -> None:
         """Add d(self)/d(leaf) to ``leaf.grad`` for every leaf that requires grad.
 
         ``grad`` is d(loss)/d(self), needed unless self has a single element. The graph is
-        released afterwards unless ``retain_graph=True``.
+        released afterwards unless ``retain_graph=True``: the arrays it saved are freed and
+        a second backward through it raises, as in PyTorch; its structure stays, so it can
+        still be drawn. With ``check_finite=True`` (or inside ``detect_anomaly()``), raise
+        ``FloatingPointError`` at the first op that passes a NaN or infinite gradient.
         """
         if not self._requires_grad:
             raise RuntimeError(
@@ -427,7 +494,49 @@ class Tensor:
             )
         given = grad._data if isinstance(grad, Tensor) else grad
         seed = seed_gradient(self._data, given, "backward", "grad")
-        backprop(self, seed, retain_graph=retain_graph)
+        backprop(self, seed, retain_graph=retain_graph, check_finite=check_finite)
+
+    # ----- Copies --------------------------------------------------------------------------
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        # Iterative: a graph thousands of ops deep copies without hitting the recursion
+        # limit. Copies share the op records and parameters, and get arrays of their own.
+        from ..graph import toposort  # noqa: PLC0415  (the graph core: no cycle)
+
+        for node in toposort(self):
+            if id(node) not in memo:
+                memo[id(node)] = _copy_node(node, memo)
+        return memo[id(self)]  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A tensor pickles as a leaf with its values (and its gradient); its graph does not
+        # travel. tinygrad_nn itself never reads pickles: checkpoints are safetensors.
+        return (_rebuild, (self._data, self._requires_grad, self._name, self.grad))
+
+
+def _rebuild(data: np.ndarray, requires_grad: bool, name: str, grad: Any) -> Tensor:
+    t = Tensor(data, requires_grad=requires_grad, dtype=data.dtype, name=name)
+    t.grad = grad
+    return t
+
+
+def _copy_node(node: Any, memo: dict[int, Any]) -> Any:
+    """A copy of one node whose inputs were copied already (``memo`` maps ids to copies)."""
+    clone = _new(type(node))
+    for slot in type(node).__slots__:
+        if slot != "__weakref__" and hasattr(node, slot):
+            setattr(clone, slot, getattr(node, slot))
+    clone._prev = tuple(memo[id(child)] for child in node._prev)
+    if type(node) is not Tensor:  # a Released stand-in holds no arrays
+        return clone
+    clone._data = memo[id(node._data)] = node._data.copy()
+    if node.grad is not None:
+        clone.grad = np.array(node.grad)
+    if node._fn is not None:
+        clone._args = tuple(memo.get(id(a), a) for a in node._args)
+        clone._saved = tuple(memo.get(id(a), a) for a in node._saved)
+        clone._out = clone._data
+    return clone
 
 
 def lift(x: object) -> Tensor | None:
