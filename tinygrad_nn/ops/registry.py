@@ -352,6 +352,8 @@ def _forward_signature(name: str, forward: Rule) -> tuple[tuple[str, ...], dict[
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is p.empty:
             raise TypeError(f"register({name!r}): parameter {p.name!r} after `ops` needs a "
                             "default (the op's own parameters become keyword arguments)")
+        if p.name in _RESERVED:
+            raise TypeError(f"register({name!r}): {p.name!r} is reserved; rename the parameter")
         defaults[p.name] = p.default
     return tuple(p.name for p in inputs), defaults, variadic
 

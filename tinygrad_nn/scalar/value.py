@@ -171,7 +171,8 @@ class Value:
                     setattr(clone, slot, getattr(node, slot))
             clone._prev = tuple(memo[id(child)] for child in node._prev)
             memo[id(node)] = clone
-        return memo[id(self)]  # type: ignore[no-any-return]
+        result: Any = memo[id(self)]
+        return result
 
     def __reduce__(self) -> Any:
         raise TypeError(

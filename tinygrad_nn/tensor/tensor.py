@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..graph import _mode, anomaly, created_at, user_line
+from ..graph import _mode, anomaly, created_at, toposort, user_line
 from ..ops.registry import OpDef
 from .backprop import backprop, seed_gradient
 
@@ -208,6 +208,7 @@ class Tensor:
     _out: np.ndarray
     _versions: tuple[int, ...]
     _held: int  # how many unreleased nodes saved this tensor's array (see the data property)
+    _trace: str  # where user code made it (anomaly mode only)
 
     if TYPE_CHECKING:
         # Every registered op (exp, sum, relu, ...) is attached as a method at import, and
@@ -501,12 +502,11 @@ class Tensor:
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
         # Iterative: a graph thousands of ops deep copies without hitting the recursion
         # limit. Copies share the op records and parameters, and get arrays of their own.
-        from ..graph import toposort  # noqa: PLC0415  (the graph core: no cycle)
-
         for node in toposort(self):
             if id(node) not in memo:
                 memo[id(node)] = _copy_node(node, memo)
-        return memo[id(self)]  # type: ignore[no-any-return]
+        result: Any = memo[id(self)]
+        return result
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A tensor pickles as a leaf with its values (and its gradient); its graph does not
