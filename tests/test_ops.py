@@ -247,3 +247,28 @@ def test_both_engines_label_an_expression_alike():
     for f in (lambda x: x * 3, lambda x: 3 - x, lambda x: x / 2, lambda x: 2 / x,
               lambda x: x**2, lambda x: 2**x, lambda x: -x, lambda x: x + x):
         assert f(v)._op == f(t)._op in ops.names()
+
+
+# ----- A user's op against PyTorch ------------------------------------------------------
+
+
+def test_a_user_op_matches_pytorch_to_second_order(my_logaddexp):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a_np, b_np, v_np = rng.normal(size=(3, 5)), rng.normal(size=(5,)), rng.normal(size=(3, 5))
+
+    a = Tensor(a_np, requires_grad=True)
+    b = Tensor(b_np, requires_grad=True)
+    out = a.my_logaddexp(b)
+    ga, gb = grad((out * v_np).sum(), [a, b], create_graph=True)
+    (haa,) = grad((ga * ga).sum(), a)
+
+    ta = torch.tensor(a_np, requires_grad=True)
+    tb = torch.tensor(b_np, requires_grad=True)
+    t_out = torch.logaddexp(ta, tb)
+    t_ga, t_gb = torch.autograd.grad((t_out * torch.tensor(v_np)).sum(), [ta, tb],
+                                     create_graph=True)
+    (t_haa,) = torch.autograd.grad((t_ga * t_ga).sum(), ta)
+
+    for ours, theirs in ((out, t_out), (ga, t_ga), (gb, t_gb), (haa, t_haa)):
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
