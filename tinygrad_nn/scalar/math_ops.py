@@ -19,7 +19,8 @@ def _pow(a: float, b: float) -> float:
         return math.pow(a, b)
     except ValueError:
         if a == 0.0 and b < 0:
-            return math.inf
+            # NOTE: (-0.0) ** b is -inf for an odd integer b, as in C, NumPy and PyTorch.
+            return math.copysign(math.inf, a) if b % 2 == 1 else math.inf
         raise ValueError(f"({a}) ** {b}: a negative base needs an integer exponent") from None
 
 
@@ -50,6 +51,8 @@ class ScalarOps:
     log1p = staticmethod(math.log1p)
     sqrt = staticmethod(math.sqrt)
     pow = staticmethod(_pow)
+    erf = staticmethod(math.erf)
+    erfc = staticmethod(math.erfc)
     sin = staticmethod(math.sin)
     cos = staticmethod(math.cos)
     tan = staticmethod(math.tan)

@@ -14,15 +14,16 @@ from __future__ import annotations
 import math
 import numbers
 import threading
-
-import numpy as np
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
+
+import numpy as np
 
 from .. import ops as registry
 from ..graph import _mode, anomaly, created_at, toposort, user_line
 from ..ops.namespace import ELEMENTWISE, OPERATORS
 from ..ops.registry import OpDef
+from .local_forms import INPUT, OUTPUT, local_form
 from .math_ops import SCALAR_OPS, ScalarOps
 
 __all__ = ["Value"]
@@ -373,52 +374,69 @@ def _unary(op: OpDef) -> Callable[..., Value]:
     return method
 
 
+# How a fast path gets a local derivative: an input (A, B), the output, a constant, or by
+# calling the rule (see local_forms: add, sub and mul need no call).
+_A, _B, _OUT, _CONSTANT, _CALL = range(5)
+
+
+def _picker(rule: Any, arity: int) -> tuple[int, float]:
+    form = local_form(rule, arity)
+    if form is None:
+        return _CALL, 0.0
+    if form[0] == INPUT:
+        return form[1], 0.0
+    if form[0] == OUTPUT:
+        return _OUT, 0.0
+    return _CONSTANT, form[1]
+
+
+def _call(rule: Any, *args: float) -> Any:
+    """Call a rule on floats; a division by zero (an infinite slope) gives IEEE's inf."""
+    try:
+        return rule(*args, OPS)
+    except ZeroDivisionError:
+        return _ieee(rule, args)
+
+
 def _binary(op: OpDef) -> Callable[..., Value]:
     """``self (op) other`` for a two-input op: the arithmetic operators."""
     forward, name = op.forward, op.name
     rule_a: Any
     rule_b: Any
     rule_a, rule_b = op.grads  # type: ignore[misc]
+    (ka, ca), (kb, cb) = _picker(rule_a, 2), _picker(rule_b, 2)
 
     def method(self: Value, other: Operand) -> Value:
         a = self.data
         if type(other) is Value:
             b = other.data
-            try:
-                out = forward(a, b, OPS)
-                if not _mode.enabled:
-                    return _node(_as_float(out, name), (), (), name)
-            except (ArithmeticError, ValueError) as error:
-                raise _op_error(name, (a, b), error) from None
-            try:
-                da, db = rule_a(1.0, a, b, out, OPS), rule_b(1.0, a, b, out, OPS)
-            except ZeroDivisionError:
-                da, db = _ieee(rule_a, (1.0, a, b, out)), _ieee(rule_b, (1.0, a, b, out))
-            if type(out) is not float or type(da) is not float or type(db) is not float:
-                out, da, db = (_as_float(v, name) for v in (out, da, db))
-            node = _new(Value)
-            node.data, node.grad, node._op = out, 0.0, name
-            node._prev, node._local, node._scope = (self, other), (da, db), _mode.scope
-            if anomaly.enabled:
-                _watch(node)
-            return node
-        if not _is_number(other):
+            prev: tuple[Value, ...] = (self, other)
+        elif _is_number(other):
+            b = other
+            prev = (self,)
+        else:
             return NotImplemented
         try:
-            out = forward(a, other, OPS)
-            if not _mode.enabled:
-                return _node(_as_float(out, name), (), (), name)
+            out = forward(a, b, OPS)
         except (ArithmeticError, ValueError) as error:
-            raise _op_error(name, (a, other), error) from None
-        try:
-            da = rule_a(1.0, a, other, out, OPS)
-        except ZeroDivisionError:
-            da = _ieee(rule_a, (1.0, a, other, out))
-        if type(out) is not float or type(da) is not float:
-            out, da = _as_float(out, name), _as_float(da, name)
+            raise _op_error(name, (a, b), error) from None
+        if not _mode.enabled:
+            return _node(_as_float(out, name), (), (), name)
+        da = b if ka == _B else ca if ka == _CONSTANT else a if ka == _A else \
+            out if ka == _OUT else _call(rule_a, 1.0, a, b, out)
+        if len(prev) == 2:
+            db = a if kb == _A else cb if kb == _CONSTANT else b if kb == _B else \
+                out if kb == _OUT else _call(rule_b, 1.0, a, b, out)
+            local: tuple[Any, ...] = (da, db)
+            if type(out) is not float or type(da) is not float or type(db) is not float:
+                out, local = _as_float(out, name), (_as_float(da, name), _as_float(db, name))
+        else:
+            local = (da,)
+            if type(out) is not float or type(da) is not float:
+                out, local = _as_float(out, name), (_as_float(da, name),)
         node = _new(Value)
         node.data, node.grad, node._op = out, 0.0, name
-        node._prev, node._local, node._scope = (self,), (da,), _mode.scope
+        node._prev, node._local, node._scope = prev, local, _mode.scope
         if anomaly.enabled:
             _watch(node)
         return node
