@@ -231,9 +231,9 @@ class Value:
     def dot(weights: Iterable[Operand], inputs: Iterable[Operand], bias: Operand = 0.0) -> Value:
         """One ``dot`` node for ``bias + sum(w * x)``: a neuron's pre-activation in one op.
 
-        Same value and gradients as the chain of ``mul`` and ``add`` nodes it replaces (the
-        local derivative of each factor is ``mul``'s: the other factor), with one node
-        instead of two per input.
+        Same value and gradients as the chain of ``mul`` and ``add`` nodes it replaces, with
+        one node instead of two per input: each factor's local derivative is what ``mul``'s
+        registered rule gives (the other factor), the bias's what ``add``'s gives (1).
         """
         weights, inputs = list(weights), list(inputs)
         if len(weights) != len(inputs):
@@ -246,16 +246,17 @@ class Value:
             local.append(_ADD_SLOPE)
         else:
             total = _number(bias, "Value.dot")
+        partner = _MUL_SLOPES is None  # mul's rules give the other factor: no call needed
         for w, x in zip(weights, inputs):
             w_data = w.data if type(w) is Value else _number(w, "Value.dot")
             x_data = x.data if type(x) is Value else _number(x, "Value.dot")
             total += w_data * x_data
             if type(w) is Value:
                 prev.append(w)
-                local.append(x_data)
+                local.append(x_data if partner else _mul_slope(0, w_data, x_data))
             if type(x) is Value:
                 prev.append(x)
-                local.append(w_data)
+                local.append(w_data if partner else _mul_slope(1, w_data, x_data))
         return _node(total, tuple(prev), tuple(local), "dot")
 
     # ----- Backward ------------------------------------------------------------------
@@ -561,6 +562,7 @@ class _ScalarEngine:
     def install(self, op: OpDef) -> None:
         if not op.elementwise:
             return
+        _learn_fused_slopes(op)
         added = self.installed.setdefault(op.name, [])
         if op.name not in ELEMENTWISE:  # a primitive stays native; other ops run their rule
             forward = op.forward
@@ -621,6 +623,28 @@ def _check_scalar_rules(op: OpDef) -> None:
                             f"{type(result).__name__}, not a real number")
 
 
+# The fused ops' local derivatives come from the registered rules they fuse: Value.sum's
+# from add's, Value.dot's from mul's (recognised as "the other factor" when they are, see
+# local_forms, and otherwise called for each product). Installing add or mul (again)
+# updates them.
+_ADD_SLOPE = 1.0
+_MUL_RULES: Any = None
+_MUL_SLOPES: Any = None
+
+
+def _learn_fused_slopes(op: OpDef) -> None:
+    global _ADD_SLOPE, _MUL_RULES, _MUL_SLOPES
+    if op.name == "add":
+        _ADD_SLOPE = float(_call(op.grads[0], 1.0, 0.0, 0.0, 0.0))  # type: ignore[index]
+    elif op.name == "mul":
+        rules: Any = op.grads
+        partner = (local_form(rules[0], 2), local_form(rules[1], 2))
+        _MUL_RULES = rules
+        _MUL_SLOPES = None if partner == ((INPUT, 1), (INPUT, 0)) else rules
+
+
+def _mul_slope(k: int, w: float, x: float) -> float:
+    return float(_call(_MUL_RULES[k], 1.0, w, x, w * x))
+
+
 registry.subscribe(_ScalarEngine())
-_ADD_RULE: Any = registry.get("add").grads[0]  # type: ignore[index]
-_ADD_SLOPE = float(_ADD_RULE(1.0, 0.0, 0.0, 0.0, OPS))
