@@ -219,8 +219,11 @@ def register(
     replace
         Replace an op registered under ``name`` (otherwise that raises).
 
-    Returns the ``OpDef``. Registration is all or nothing: an invalid declaration, or a
-    name that an engine already uses for something else, raises and changes nothing.
+    Returns
+    -------
+    OpDef
+        The new record. Registration is all or nothing: an invalid declaration, or a name
+        that an engine already uses for something else, raises and changes nothing.
     """
     inputs, defaults, variadic = _forward_signature(name, forward)
     if composite:
