@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .activation_checks import check_activation, check_activation_property
-from .gradcheck import GradcheckError, gradcheck
-from .op_checks import OpCase, check_op, check_op_case
+from .cases import OpCase
+from .gradcheck import gradcheck
+from .numeric import GradcheckError
+from .op_checks import check_op, check_op_case
 from .tensor_checks import gradgradcheck, tensor_gradcheck
 
 if TYPE_CHECKING:

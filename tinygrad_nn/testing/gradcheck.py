@@ -11,21 +11,10 @@ import numpy as np
 from ..graph import no_grad
 from ..scalar import Value
 from ..tensor import Tensor
+from .numeric import GradcheckError, close, numeric_derivative
+from .tensor_checks import gradgradcheck, tensor_gradcheck
 
 __all__ = ["GradcheckError", "gradcheck", "numeric_derivative"]
-
-
-class GradcheckError(AssertionError):
-    """An analytic gradient disagrees with its finite-difference estimate."""
-
-
-def numeric_derivative(f: Callable[[float], float], x: float, eps: float = 1e-6) -> float:
-    """Central difference ``(f(x + eps) - f(x - eps)) / 2 eps``: error O(eps^2)."""
-    return (f(x + eps) - f(x - eps)) / (2.0 * eps)
-
-
-def close(analytic: float, numeric: float, atol: float, rtol: float) -> bool:
-    return abs(analytic - numeric) <= atol + rtol * abs(numeric)
 
 
 def gradcheck(
@@ -49,8 +38,6 @@ def gradcheck(
     if not inputs:
         raise ValueError("gradcheck needs at least one input")
     if any(isinstance(x, (Tensor, np.ndarray)) for x in inputs):
-        from .tensor_checks import gradgradcheck, tensor_gradcheck
-
         options = {"eps": eps, "atol": atol, "rtol": rtol, "raise_exception": raise_exception}
         passed = tensor_gradcheck(fn, *inputs, **options)  # type: ignore[arg-type]
         if order >= 2:

@@ -8,50 +8,24 @@ can be replayed as a plain test.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .. import ops
+from .._extras import requires
 from ..ops.registry import OpDef
 from ..scalar import Value
 from ..scalar.value import apply as apply_on_values
-from ..tensor import Tensor, grad
+from ..tensor import Tensor, concatenate, grad
 from ..tensor.apply import apply
 from ..tensor.array_ops import array_ops
 from ..viz import draw_graph
-from .gradcheck import GradcheckError
+from .cases import OpCase, describe
+from .numeric import GradcheckError
 from .tensor_checks import gradgradcheck, tensor_gradcheck
 
 __all__ = ["OpCase", "check_op", "check_op_case"]
-
-
-@dataclass(frozen=True)
-class OpCase:
-    """An op, the inputs and parameters to check it at, and finite-difference options.
-
-    ``inputs`` hold float64 arrays (or Python floats, which the engines treat as
-    constants) for the inputs that take a gradient, and any array for those that do not
-    (a mask, an index).
-    """
-
-    name: str
-    inputs: tuple[Any, ...]
-    params: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, float] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        shown = ", ".join(_describe(x) for x in self.inputs)
-        params = "".join(f", {k}={v!r}" for k, v in self.params.items())
-        return f"{self.name}({shown}{params})"
-
-
-def _describe(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        values = np.array2string(x, precision=4, threshold=8)
-        return f"array{x.shape} {x.dtype} {values}"
-    return repr(x)
 
 
 def _takes_gradient(op: OpDef, i: int, x: Any) -> bool:
@@ -90,6 +64,8 @@ def _check(op: OpDef, case: OpCase, second_order: bool) -> None:
         for i, leaf in zip(varying, leaves):
             operands[i] = leaf
         out = apply(op, tuple(operands), dict(params))
+        if type(out) is tuple:  # several results (split): checked as one, end to end
+            out = concatenate([part.reshape(-1) for part in out])
         # An op that picks its own dtype (astype) is checked through a cast back.
         return out.astype(np.float64) if "dtype" in params and out.dtype.kind == "f" else out
 
@@ -131,8 +107,8 @@ def _check_values(op: OpDef, case: OpCase, fn: Any, varying: list[int]) -> None:
     expected = np.asarray(expected)
     if expected.shape != out.shape or not np.allclose(out.data, expected, rtol=1e-12,
                                                       atol=1e-12, equal_nan=True):
-        raise GradcheckError(f"Tensor.{op.name} gives {_describe(out.data)}, its forward "
-                             f"rule {_describe(expected)}")
+        raise GradcheckError(f"Tensor.{op.name} gives {describe(out.data)}, its forward "
+                             f"rule {describe(expected)}")
     if varying and out.requires_grad and \
             not re.search(rf'label="?{op.name}"?[ \]]', draw_graph(out).source):
         raise GradcheckError(f"a drawing of {op.name}'s result does not label it {op.name!r}")
@@ -193,8 +169,9 @@ def check_op(name: str, *, second_order: bool = True, **settings: Any) -> None:
     Hypothesis settings (``max_examples=...``). Raises ``GradcheckError`` for the smallest
     failing case, naming the op, the input and both numbers.
     """
-    from hypothesis import given
-    from hypothesis import settings as hypothesis_settings
+    with requires("testing"):
+        from hypothesis import given
+        from hypothesis import settings as hypothesis_settings
 
     from .strategies import op_cases
 

@@ -21,14 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+from .._extras import requires
+
+with requires("testing"):
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
 
 from .. import ops
 from ..ops import activations
 from ..scalar import Value
 from ..tensor import Tensor
-from .op_checks import OpCase
+from .cases import OpCase
 
 __all__ = [
     "ActivationCase",

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, grad
-from .gradcheck import GradcheckError
+from .numeric import GradcheckError
 
 __all__ = ["gradgradcheck", "tensor_gradcheck"]
 
