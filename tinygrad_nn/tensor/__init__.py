@@ -8,11 +8,14 @@ from .. import ops as registry
 from . import inplace, methods  # noqa: F401  (methods installs the registered ops on Tensor)
 from .apply import function
 from .autograd import grad
-from .tensor import Tensor
+from .creation import arange, eye, full, full_like, linspace, ones_like, rand, randint, zeros_like
+from .tensor import Tensor, plain_index
 
 inplace.install()
 
-__all__ = ["Tensor", "concatenate", "grad", "maximum", "minimum", "stack", "where"]
+__all__ = ["Tensor", "arange", "concatenate", "einsum", "eye", "full", "full_like", "gather",
+           "grad", "linspace", "maximum", "minimum", "ones_like", "rand", "randint", "stack",
+           "where", "zeros_like"]
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -43,3 +46,18 @@ def stack(tensors: Any, axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     return function(registry.get("stack"))(*tensors, axis=axis)
+
+
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation, as ``numpy.einsum`` and ``torch.einsum``: ``einsum("ij,jk->ik",
+    a, b)``; any subscripts (repeated letters, ``...``, implicit output), with gradients.
+    The operands may also come as one list: ``einsum("i,i", [a, b])``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return function(registry.get("einsum"))(*operands, subscripts=subscripts)
+
+
+def gather(x: Any, axis: int, index: Any) -> Tensor:
+    """Elements of ``x`` picked along ``axis`` by ``index`` (PyTorch's argument order):
+    ``out[i][j] = x[index[i][j]][j]`` for axis 0. No gradient reaches ``index``."""
+    return function(registry.get("gather"))(x, plain_index(index), axis=axis)
