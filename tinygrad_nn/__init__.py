@@ -9,20 +9,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import nn, ops, optim, testing
+from . import data, datasets, nn, ops, optim, testing
+from ._version import __version__ as __version__  # "as": an explicit re-export
 from .functions import function
-from .graph import enable_grad, no_grad
+from .graph import detect_anomaly, enable_grad, no_grad
 from .io import load, save
 from .ops import activations
 from .scalar import Value
-from .tensor import Tensor, concatenate, grad, maximum, minimum, stack, where
-from .viz import draw_graph
+from .tensor import (
+    Tensor,
+    arange,
+    concatenate,
+    einsum,
+    eye,
+    full,
+    full_like,
+    gather,
+    grad,
+    linspace,
+    maximum,
+    minimum,
+    ones_like,
+    rand,
+    randint,
+    stack,
+    where,
+    zeros_like,
+)
+from .viz import draw_graph, save_html, save_svg
 
 __all__ = [
     "Tensor",
     "Value",
     "activations",
     "concatenate",
+    "data",
+    "datasets",
+    "detect_anomaly",
     "draw_graph",
     "enable_grad",
     "grad",
@@ -38,6 +61,11 @@ __all__ = [
     "testing",
     "where",
 ]
+# Creation functions, and the functions whose PyTorch argument order differs from the
+# registered op's (einsum's subscripts first, gather's axis before its index).
+__all__ += ["arange", "einsum", "eye", "full", "full_like", "gather", "linspace",
+            "ones_like", "rand", "randint", "zeros_like"]
+__all__ += ["save_html", "save_svg"]  # pictures, beside draw_graph
 
 
 def __getattr__(name: str) -> Any:

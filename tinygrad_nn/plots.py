@@ -1,4 +1,4 @@
-"""Pictures of training: loss curves and decision boundaries (needs the ``plot`` extra).
+"""Pictures of training: learning curves and decision boundaries (needs the ``plot`` extra).
 
 Built with matplotlib's object API (``Figure``), not ``pyplot``: nothing here picks or
 changes the user's backend, and saving works on a machine with no display.
@@ -9,12 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
 
-__all__ = ["decision_boundary", "loss_curve"]
+from ._extras import requires
+
+with requires("plot"):
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+__all__ = ["decision_boundary", "loss_curve", "training_curves"]
 
 PathLike = str | os.PathLike[str]
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3"]
@@ -30,6 +36,39 @@ def loss_curve(losses: Sequence[float], path: PathLike, title: str = "training l
         axes.set_yscale("log")
     axes.set(xlabel="step", ylabel="loss", title=title)
     axes.grid(alpha=0.3)
+    figure.savefig(path)
+    return Path(path)
+
+
+def training_curves(history: Any, path: PathLike | None = None, title: str = "training"
+                    ) -> Any:
+    """Loss and accuracy against epoch, for training and (if measured) validation.
+
+    ``history`` is what ``training.fit`` returns. Returns the ``Figure`` (it shows inline
+    in Jupyter), or, given ``path``, writes a PNG there and returns its ``Path``.
+    """
+    figure = Figure(figsize=(9, 3.4), dpi=110, layout="constrained")
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    epochs = np.arange(1, len(history.train_loss) + 1)
+    panels = ((loss_axes, "loss", history.train_loss, history.val_loss),
+              (accuracy_axes, "accuracy", history.train_accuracy, history.val_accuracy))
+    for axes, name, train, val in panels:
+        axes.plot(epochs, train, color=PALETTE[0], linewidth=1.5, label="training")
+        if len(val):
+            axes.plot(epochs[:len(val)], val, color=PALETTE[1], linewidth=1.5,
+                      label="validation")
+        if history.best_epoch is not None:
+            axes.axvline(history.best_epoch + 1, color="#888888", linestyle=":", linewidth=1,
+                         label="best epoch")
+        axes.set(xlabel="epoch", ylabel=name, title=f"{title}: {name}")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(alpha=0.3)
+        axes.legend(frameon=False)
+    positive = [v for v in history.train_loss if v > 0]
+    if positive and max(positive) > 10 * min(positive):
+        loss_axes.set_yscale("log")
+    if path is None:
+        return figure
     figure.savefig(path)
     return Path(path)
 

@@ -1,13 +1,40 @@
-"""Neural networks on both engines: layers, losses and training diagnostics."""
+"""Neural networks on both engines: layers, losses, utilities and training diagnostics."""
 
-from . import diagnostics, functional
+from . import diagnostics, functional, utils
 from . import functional as losses
-from .layers import MLP, Dense, Maxout, Neuron, PReLU, Sequential
+from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .layers import (
+    MLP,
+    Activation,
+    BatchNorm1d,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    Linear,
+    Maxout,
+    Neuron,
+    PReLU,
+    Sequential,
+)
 from .module import Module
 
 __all__ = [
     "MLP",
+    "Activation",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "Conv2d",
     "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "Identity",
+    "LayerNorm",
+    "Linear",
+    "MaxPool2d",
     "Maxout",
     "Module",
     "Neuron",
@@ -16,4 +43,5 @@ __all__ = [
     "diagnostics",
     "functional",
     "losses",
+    "utils",
 ]

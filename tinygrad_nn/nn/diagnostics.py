@@ -10,6 +10,10 @@ activation, including ones you register:
 - an activation is **saturated** when its local gradient is below 1% of the activation's
   peak slope (for ReLU that is every inactive input).
 
+Each layer's ``grad_rms`` (the root mean square of its parameters' gradients) is the number
+``draw_graph(loss, grad_flow=True)`` colours that layer's parameters by: the table and the
+picture show one measure.
+
 ``Dense`` and ``Neuron`` layers report on their activation, ``PReLU`` on its learned
 slopes (it dies only where a slope has reached 0), and ``Maxout`` on its units (the
 winning piece always passes the gradient: a maxout unit cannot die).
@@ -30,6 +34,7 @@ from ..scalar import Value
 from ..scalar.math_ops import SCALAR_OPS
 from ..tensor import Tensor
 from ..tensor.array_ops import array_ops
+from ..viz import grad_rms
 from .layers import Dense, Maxout, Neuron, PReLU, Sequential
 from .module import Module, _as_array, _flat_values
 
@@ -63,6 +68,7 @@ class LayerReport:
     weight_grad_norm: float | None  # None before any backward
     bias_grad_norm: float | None
     dead_units: tuple[int, ...] = ()  # which units are dead
+    grad_rms: float | None = None  # RMS of all its parameters' gradients, as draw_graph colours
 
 
 @dataclass(frozen=True)
@@ -76,10 +82,10 @@ class Report:
             return "-" if x is None else f"{x:.3g}"
 
         header = f"{'layer':<10}{'activation':<12}{'units':>6}{'dead':>8}{'saturated':>11}" \
-                 f"{'|grad W|':>11}{'|grad b|':>11}"
+                 f"{'|grad W|':>11}{'|grad b|':>11}{'grad rms':>11}"
         rows = [
             f"{r.name:<10}{r.activation:<12}{r.units:>6}{r.dead:>8.1%}{r.saturated:>11.1%}"
-            f"{norm(r.weight_grad_norm):>11}{norm(r.bias_grad_norm):>11}"
+            f"{norm(r.weight_grad_norm):>11}{norm(r.bias_grad_norm):>11}{norm(r.grad_rms):>11}"
             for r in self.layers
         ]
         return "\n".join([header, *rows])
@@ -138,6 +144,7 @@ def _report(name: str, layer: Module, label: str, slope: np.ndarray, peak: float
         weight_grad_norm=None if weight is None else _grad_norm(weight),
         bias_grad_norm=None if bias is None else _grad_norm(bias),
         dead_units=dead_units,
+        grad_rms=_layer_grad_rms(layer),
     )
 
 
@@ -145,6 +152,13 @@ def _grad_norm(p: Any) -> float | None:
     if isinstance(p, Tensor):
         return None if p.grad is None else float(np.linalg.norm(p.grad))
     return math.sqrt(sum(v.grad * v.grad for v in _flat_values(p)))
+
+
+def _layer_grad_rms(layer: Module) -> float | None:
+    """The RMS over every gradient of the layer's parameters (None before any backward)."""
+    grads = [np.asarray(p.grad, dtype=np.float64).ravel()
+             for p in layer.parameters() if p.grad is not None]
+    return grad_rms(np.concatenate(grads)) if grads else None
 
 
 def _pre_activation(layer: Dense | Neuron, batch: np.ndarray) -> np.ndarray:

@@ -1,9 +1,18 @@
-"""Layers on both engines: ``Neuron``, ``Dense``, ``MLP``, ``Maxout``, ``PReLU``, ``Sequential``.
+"""Layers: the classic vocabulary on both engines, and PyTorch's layers on the tensor engine.
 
 On the tensor engine (default) parameters are Tensors and a layer takes a batch whose rows
 are samples. On the scalar engine parameters are Values (a weight matrix is a list of
 rows, one row per neuron) and a layer takes one sample: a list of numbers or Values. Both
 hold the same arrays under the same names, so a state dict moves between engines.
+
+- Both engines: ``Neuron``, ``Dense``, ``Linear``, ``MLP``, ``Maxout``, ``PReLU``,
+  ``Activation``, ``Dropout``, ``Identity``, ``Sequential``.
+- Tensor engine: ``LayerNorm``, ``BatchNorm1d``, ``Embedding``, ``Flatten``.
+
+A layer applies a non-linearity only when given one: ``Dense(nin, nout)`` is linear
+(``activation=None``), so class scores are never squashed by accident; ``MLP`` puts its
+``activation`` (ReLU by default) between layers and keeps the last one linear. The layers
+are built from registered Tensor ops, so every gradient comes from the op registry.
 """
 
 from __future__ import annotations
@@ -16,9 +25,25 @@ import numpy as np
 from ..ops import activations
 from ..scalar import Value
 from ..tensor import Tensor, where
+from ..tensor.tensor import bump_version
 from .module import Module
 
-__all__ = ["MLP", "Dense", "Maxout", "Neuron", "PReLU", "Sequential"]
+__all__ = [
+    "MLP",
+    "Activation",
+    "BatchNorm1d",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "Identity",
+    "LayerNorm",
+    "Linear",
+    "Maxout",
+    "Neuron",
+    "PReLU",
+    "Sequential",
+]
 
 Engine = Literal["tensor", "scalar"]
 ENGINES = ("tensor", "scalar")
@@ -94,27 +119,43 @@ def _check_sample(x: Any, nin: int, layer: str) -> list[Any]:
     return x
 
 
-def _check_batch(x: Any, nin: int, layer: str, dtype: np.dtype) -> Tensor:
+def _as_batch(x: Any, dtype: np.dtype) -> Tensor:
     # Data that needs no gradient is computed in the layer's dtype: float64 NumPy data fed
     # to a float32 model would otherwise promote every op to float64. An input that
     # requires grad is left alone (NumPy promotion applies), so no gradient is cast.
     if not isinstance(x, Tensor):
-        x = Tensor(x, dtype=dtype)
-    elif x.dtype != dtype and not x.requires_grad:
-        x = x.astype(dtype)
+        return Tensor(x, dtype=dtype)
+    if x.dtype != dtype and not x.requires_grad:
+        return x.astype(dtype)
+    return x
+
+
+def _check_batch(x: Any, nin: int, layer: str, dtype: np.dtype) -> Tensor:
+    """A (batch, nin) Tensor in ``dtype``, or a ValueError naming the layer."""
+    x = _as_batch(x, dtype)
     if x.data.ndim != 2 or x.shape[1] != nin:
         raise ValueError(f"{layer}: expected a batch of shape (batch, {nin}), got {x.shape}")
     return x
 
 
-class Neuron(Module):
-    """activation(w . x + b): a dot product plus bias through a non-linearity.
+def _check_features(x: Any, nin: int, layer: str, dtype: np.dtype) -> Tensor:
+    """A (..., nin) Tensor in ``dtype``: any leading axes, as PyTorch's Linear takes."""
+    x = _as_batch(x, dtype)
+    if x.data.ndim < 1 or x.shape[-1] != nin:
+        raise ValueError(f"{layer}: expected inputs of shape (batch, {nin}) or (..., {nin}), "
+                         f"got {x.shape}")
+    return x
 
-    ``activation_params`` set the activation's parameters (``{"alpha": 0.1}`` for
-    leaky_relu); the same holds for ``Dense`` and ``MLP``.
+
+class Neuron(Module):
+    """activation(w . x + b): a dot product plus bias, through ``activation`` if one is named.
+
+    ``activation=None`` (the default) keeps the neuron linear. ``activation_params`` set the
+    activation's parameters (``{"alpha": 0.1}`` for leaky_relu); the same holds for
+    ``Dense`` and ``MLP``.
     """
 
-    def __init__(self, nin: int, activation: ActivationLike = "relu", *, engine: Engine = "tensor",
+    def __init__(self, nin: int, activation: ActivationLike = None, *, engine: Engine = "tensor",
                  seed: Seed = None, dtype: Any = np.float32,
                  activation_params: Mapping[str, float] | None = None) -> None:
         self.nin, self.engine = nin, _engine(engine)
@@ -137,25 +178,55 @@ class Neuron(Module):
 
 
 class Dense(Module):
-    """activation(x @ W.T + b): a layer of neurons, one per row of ``weight``."""
+    """activation(x @ W.T + b): a layer of neurons, one per row of ``weight``.
 
-    def __init__(self, nin: int, nout: int, activation: ActivationLike = "relu", *,
-                 engine: Engine = "tensor", seed: Seed = None, dtype: Any = np.float32,
+    On the tensor engine the input is a (batch, nin) array, or any (..., nin) array, and
+    the output has shape (..., nout).
+
+    Parameters
+    ----------
+    nin, nout : int
+        Input and output features: ``weight`` has shape (nout, nin), ``bias`` (nout,).
+    activation : str, registered activation or None
+        Applied to the output; None (the default) leaves the layer linear, which is what
+        the last layer of a classifier needs (its outputs are class scores).
+    bias : bool
+        Whether to learn a bias (default True).
+    engine : {"tensor", "scalar"}
+        Tensors and batches (default), or Values and one sample at a time.
+    seed : int, numpy Generator or None
+        Initialisation: He normal for the ReLU family, Glorot uniform otherwise.
+    dtype : numpy dtype
+        Of the parameters on the tensor engine (float32 by default); inputs that need no
+        gradient are cast to it.
+    """
+
+    def __init__(self, nin: int, nout: int, activation: ActivationLike = None, *,
+                 bias: bool = True, engine: Engine = "tensor", seed: Seed = None,
+                 dtype: Any = np.float32,
                  activation_params: Mapping[str, float] | None = None) -> None:
         self.nin, self.nout, self.engine = nin, nout, _engine(engine)
         self.activation = _activation_name(activation)
         self.activation_params = _activation_params(self.activation, activation_params)
-        w = _init_weights((nout, nin), nin, nout, self.activation, _rng(seed))
-        self.weight = _parameter(w, engine, dtype)
-        self.bias = _parameter(np.zeros(nout), engine, dtype)
+        weight, bias_array = self._initial_parameters(_rng(seed), bias)
+        self.weight = _parameter(weight, engine, dtype)
+        self.bias = None if bias_array is None else _parameter(bias_array, engine, dtype)
+
+    def _initial_parameters(self, rng: np.random.Generator, bias: bool
+                            ) -> tuple[np.ndarray, np.ndarray | None]:
+        weight = _init_weights((self.nout, self.nin), self.nin, self.nout, self.activation, rng)
+        return weight, np.zeros(self.nout) if bias else None
 
     def pre_activation(self, x: Any) -> Any:
-        """w . x + b for every neuron: a (batch, nout) Tensor, or a list of Values."""
+        """w . x + b for every neuron: a (..., nout) Tensor, or a list of Values."""
         if self.engine == "scalar":
-            x = _check_sample(x, self.nin, "Dense")
+            x = _check_sample(x, self.nin, type(self).__name__)
+            if self.bias is None:
+                return [Value.dot(row, x) for row in self.weight]
             return [Value.dot(row, x, b) for row, b in zip(self.weight, self.bias)]
-        x = _check_batch(x, self.nin, "Dense", self.weight.dtype)
-        return x @ self.weight.T + self.bias
+        x = _check_features(x, self.nin, type(self).__name__, self.weight.dtype)
+        z = x @ self.weight.T
+        return z if self.bias is None else z + self.bias
 
     def forward(self, x: Any) -> Any:
         z = self.pre_activation(x)
@@ -164,7 +235,45 @@ class Dense(Module):
         return _activate(z, self.activation, self.activation_params)
 
     def extra_repr(self) -> str:
-        return f"{self.nin}, {self.nout}, {_activation_repr(self)}, engine={self.engine!r}"
+        no_bias = ", bias=False" if self.bias is None else ""
+        return f"{self.nin}, {self.nout}, {_activation_repr(self)}{no_bias}, engine={self.engine!r}"
+
+
+class Linear(Dense):
+    """x @ W.T + b, with PyTorch's name, arguments and initialisation.
+
+    A ``Dense`` layer with no activation, so it also works on the scalar engine.
+
+    Input (..., nin); output (..., nout), in the parameters' dtype.
+
+    Parameters
+    ----------
+    nin, nout : int
+        Input and output features: ``weight`` has shape (nout, nin), ``bias`` (nout,);
+        both start uniform in +-1/sqrt(nin), as in ``torch.nn.Linear``.
+    bias : bool
+        Whether to learn a bias (default True).
+    engine : {"tensor", "scalar"}
+        As for ``Dense``.
+    seed : int, numpy Generator or None
+        For the initial values.
+    dtype : numpy dtype
+        Of the parameters (float32 by default).
+    """
+
+    def __init__(self, nin: int, nout: int, bias: bool = True, *, engine: Engine = "tensor",
+                 seed: Seed = None, dtype: Any = np.float32) -> None:
+        super().__init__(nin, nout, None, bias=bias, engine=engine, seed=seed, dtype=dtype)
+
+    def _initial_parameters(self, rng: np.random.Generator, bias: bool
+                            ) -> tuple[np.ndarray, np.ndarray | None]:
+        bound = 1.0 / np.sqrt(self.nin) if self.nin else 0.0
+        weight = rng.uniform(-bound, bound, size=(self.nout, self.nin))
+        return weight, rng.uniform(-bound, bound, size=self.nout) if bias else None
+
+    def extra_repr(self) -> str:
+        engine = ", engine='scalar'" if self.engine == "scalar" else ""
+        return f"{self.nin}, {self.nout}, bias={self.bias is not None}{engine}"
 
 
 class Maxout(Module):
@@ -261,24 +370,29 @@ class Sequential(Module):
 class MLP(Sequential):
     """Dense layers of sizes ``nouts`` with ``activation`` between them; the last is linear.
 
-    On the scalar engine a call takes one sample and returns a Value when the last layer
-    has one output (a score), else a list of Values; on the tensor engine it takes a batch
-    and returns a (batch, nouts[-1]) Tensor, computed in the parameters' dtype.
+    ``dropout=p`` adds a ``Dropout(p)`` after every hidden activation. On the scalar engine
+    a call takes one sample and returns a Value when the last layer has one output (a
+    score), else a list of Values; on the tensor engine it takes a batch and returns a
+    (batch, nouts[-1]) Tensor, computed in the parameters' dtype.
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: ActivationLike = "relu", *,
-                 engine: Engine = "tensor", seed: Seed = None, dtype: Any = np.float32,
+                 dropout: float = 0.0, engine: Engine = "tensor", seed: Seed = None,
+                 dtype: Any = np.float32,
                  activation_params: Mapping[str, float] | None = None) -> None:
         if not nouts:
             raise ValueError("MLP needs at least one layer size")
         rng = _rng(seed)
         sizes = [nin, *nouts]
-        last = len(nouts) - 1
-        super().__init__(*(
-            Dense(sizes[i], sizes[i + 1], activation if i < last else None, engine=engine,
-                  seed=rng, dtype=dtype, activation_params=activation_params if i < last else None)
-            for i in range(len(nouts))
-        ))
+        layers: list[Module] = []
+        for i in range(len(nouts)):
+            hidden = i < len(nouts) - 1
+            layers.append(Dense(sizes[i], sizes[i + 1], activation if hidden else None,
+                                engine=engine, seed=rng, dtype=dtype,
+                                activation_params=activation_params if hidden else None))
+            if hidden and dropout:
+                layers.append(Dropout(dropout, seed=rng))
+        super().__init__(*layers)
         self.engine = engine
 
     def forward(self, x: Any) -> Any:
@@ -286,3 +400,317 @@ class MLP(Sequential):
         if self.engine == "scalar" and len(out) == 1:
             return out[0]
         return out
+
+
+# ----- Layers without parameters (both engines) ------------------------------------------
+
+
+def _is_sample(x: Any) -> bool:
+    """A scalar-engine sample: a list (or tuple) of Values and numbers, not an array."""
+    return isinstance(x, (list, tuple)) and not (x and isinstance(x[0], (list, tuple)))
+
+
+def _elementwise(x: Any, fn: Any) -> Any:
+    """``fn`` on a Value, on each item of a scalar-engine sample, or on a Tensor (arrays
+    and nested lists become one)."""
+    if isinstance(x, Value):
+        return fn(x)
+    if _is_sample(x):
+        return [fn(v if isinstance(v, Value) else Value(float(v))) for v in x]
+    return fn(x if isinstance(x, Tensor) else Tensor(x))
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, as ``torch.nn.Identity``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # like PyTorch's, it accepts and ignores any arguments
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Activation(Module):
+    """A registered activation as a layer: ``Activation("leaky_relu", alpha=0.1)``.
+
+    Any name in ``activations.names()``, including activations registered later; keyword
+    arguments are the activation's parameters. Elementwise, so any shape on the tensor
+    engine, and a Value or a list of Values on the scalar engine.
+    """
+
+    def __init__(self, name: str | activations.Activation, **params: float) -> None:
+        self.activation = _activation_name(name)
+        self.activation_params = _activation_params(self.activation, params)
+
+    def forward(self, x: Any) -> Any:
+        return _elementwise(x, lambda v: _activate(v, self.activation, self.activation_params))
+
+    def extra_repr(self) -> str:
+        return repr(self.activation) + "".join(
+            f", {k}={v:g}" for k, v in self.activation_params.items())
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode each input is zeroed with probability ``p`` and
+    the survivors scaled by 1 / (1 - p); in evaluation mode (``eval()``) the input passes
+    unchanged, so no rescaling is needed at test time.
+
+    Any shape on the tensor engine (the output has the input's floating dtype); a list of
+    Values on the scalar engine.
+
+    Parameters
+    ----------
+    p : float
+        The probability of zeroing an input, in [0, 1] (default 0.5).
+    seed : int, numpy Generator or None
+        Where the masks are drawn from: the same seed gives the same masks.
+    """
+
+    def __init__(self, p: float = 0.5, *, seed: Seed = None) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p is a probability in [0, 1], got {p}")
+        self.p = float(p)
+        self._rng = _rng(seed)
+
+    def forward(self, x: Any) -> Any:
+        if not self.training or self.p == 0.0:
+            return x
+        # NOTE: p = 1 drops everything; the scale is then 0 rather than 1/0.
+        scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
+        if _is_sample(x):
+            keep_list = (self._rng.random(len(x)) >= self.p).tolist()
+            return [v * scale if kept else v * 0.0 for v, kept in zip(x, keep_list)]
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        mask = (self._rng.random(x.shape, dtype=np.float32) >= self.p).astype(
+            x.dtype if x.dtype.kind == "f" else np.float32)
+        mask *= scale
+        return x * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p:g}"
+
+
+# ----- Layers of the tensor engine -----------------------------------------------------
+
+
+def _tensor_input(x: Any, layer: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, list) and x and isinstance(x[0], Value):
+        raise TypeError(f"{layer} works on the tensor engine: call it with a Tensor or an "
+                        "array, not a list of Values")
+    return Tensor(x)
+
+
+class Flatten(Module):
+    """Axes ``start_dim`` to ``end_dim`` merged into one: (batch, 1, 8, 8) -> (batch, 64)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Tensor:
+        x = _tensor_input(x, "Flatten")
+        ndim = max(x.ndim, 1)
+        start, end = self.start_dim % ndim, self.end_dim % ndim
+        if start > end:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "
+                             f"{self.end_dim} for an input of shape {x.shape}")
+        shape = x.shape
+        return x.reshape(*shape[:start], -1, *shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def _moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """The mean over ``axes``, x minus it, and the biased variance (reduced axes kept)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    return mean, centred, (centred * centred).mean(axis=axes, keepdims=True)
+
+
+class LayerNorm(Module):
+    """Each sample normalised over its last axes, then scaled and shifted (Ba et al., 2016).
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with the mean and the biased variance
+    taken over the last ``len(normalized_shape)`` axes of each sample.
+
+    Input (..., *normalized_shape); output of the same shape.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of int
+        The shape of the trailing axes to normalise over.
+    eps : float
+        Added to the variance, for stability.
+    elementwise_affine : bool
+        Learn ``weight`` (ones) and ``bias`` (zeros) of shape ``normalized_shape``.
+    dtype : numpy dtype
+        Of the parameters, and the dtype inputs that need no gradient are cast to.
+    """
+
+    weight: Tensor | None
+    bias: Tensor | None
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, *, dtype: Any = np.float32) -> None:
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps = eps
+        self._dtype = np.dtype(dtype)
+        self.weight = self.bias = None
+        if elementwise_affine:
+            self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True)
+            self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True)
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_batch(_tensor_input(x, "LayerNorm"), self._dtype)
+        k = len(self.normalized_shape)
+        if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
+            raise ValueError(f"LayerNorm: expected inputs of shape (..., "
+                             f"{', '.join(map(str, self.normalized_shape))}), got {x.shape}")
+        _, centred, var = _moments(x, tuple(range(x.ndim - k, x.ndim)))
+        out = centred / (var + self.eps).sqrt()
+        if self.weight is not None:
+            out = out * self.weight + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps:g}, "
+                f"elementwise_affine={self.weight is not None}")
+
+
+def _per_feature(t: Tensor, ndim: int) -> Tensor:
+    """A (C,) Tensor shaped to broadcast over a (batch, C) or (batch, C, length) input."""
+    return t if ndim == 2 else t.reshape(1, t.shape[0], 1)
+
+
+class BatchNorm1d(Module):
+    """Each feature normalised over the batch, then scaled and shifted (Ioffe & Szegedy).
+
+    In training mode the batch's mean and biased variance normalise, and the running
+    statistics move towards the batch's (with the unbiased variance) by ``momentum``:
+    running = (1 - momentum) * running + momentum * batch. In evaluation mode the running
+    statistics normalise. PyTorch's arguments, defaults and semantics.
+
+    Input (batch, C) or (batch, C, length); output of the same shape.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the features (channels) of the input.
+    eps : float
+        Added to the variance, for stability.
+    momentum : float or None
+        How far the running statistics move per batch; None keeps a cumulative average.
+    affine : bool
+        Learn ``weight`` (ones) and ``bias`` (zeros), shape (C,).
+    track_running_stats : bool
+        Keep ``running_mean`` (C,), ``running_var`` (C,) and ``num_batches_tracked`` (an
+        int64 count): buffers, saved in the state dict but not learned. Without them the
+        batch's statistics normalise in evaluation mode too.
+    dtype : numpy dtype
+        Of the parameters and buffers (float32 by default).
+    """
+
+    weight: Tensor | None
+    bias: Tensor | None
+    running_mean: Tensor  # buffers, made by register_buffer
+    running_var: Tensor
+    num_batches_tracked: Tensor
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, *,
+                 dtype: Any = np.float32) -> None:
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.weight = self.bias = None
+        if affine:
+            self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True)
+            self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True)
+        self.track_running_stats = track_running_stats
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+        self._dtype = np.dtype(dtype)
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_batch(_tensor_input(x, "BatchNorm1d"), self._dtype)
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d: expected inputs of shape (batch, "
+                             f"{self.num_features}) or (batch, {self.num_features}, length), "
+                             f"got {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        if self.training or not self.track_running_stats:
+            count = x.size // self.num_features
+            if self.training and count < 2:
+                raise ValueError(f"BatchNorm1d: training needs more than one value per "
+                                 f"feature, got an input of shape {x.shape}")
+            mean, centred, var = _moments(x, axes)
+            if self.training and self.track_running_stats:
+                unbiased = var.data.ravel() * (count / (count - 1))
+                self._update_running_stats(mean.data.ravel(), unbiased)
+        else:
+            centred = x - _per_feature(self.running_mean, x.ndim)
+            var = _per_feature(self.running_var, x.ndim)
+        out = centred / (var + self.eps).sqrt()
+        weight, bias = self.weight, self.bias
+        if weight is not None and bias is not None:
+            out = out * _per_feature(weight, x.ndim) + _per_feature(bias, x.ndim)
+        return out
+
+    def _update_running_stats(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+        # Versions are bumped before each write: a graph that saved the old statistics (an
+        # evaluation-mode forward) must not backprop through the new ones.
+        counter = self.num_batches_tracked
+        bump_version(counter)
+        counter._data += 1
+        factor = 1.0 / int(counter._data) if self.momentum is None else self.momentum
+        for buffer, batch in ((self.running_mean, mean), (self.running_var, unbiased_var)):
+            bump_version(buffer)
+            buffer._data *= 1.0 - factor
+            buffer._data += factor * batch
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}, "
+                f"affine={self.weight is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class Embedding(Module):
+    """A lookup table: row i of ``weight`` for index i.
+
+    Input: integers of any shape (a Tensor, an array or a list); output: shape
+    (*input shape, embedding_dim). The gradient of a row is the sum over every position
+    that picked it.
+
+    Parameters
+    ----------
+    num_embeddings : int
+        Rows of the table: indices run from 0 to num_embeddings - 1.
+    embedding_dim : int
+        Length of each row. ``weight`` has shape (num_embeddings, embedding_dim) and
+        starts N(0, 1), as in PyTorch.
+    seed : int, numpy Generator or None
+        For the initial values.
+    dtype : numpy dtype
+        Of the table (float32 by default).
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, *, seed: Seed = None,
+                 dtype: Any = np.float32) -> None:
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        table = _rng(seed).standard_normal((num_embeddings, embedding_dim))
+        self.weight = Tensor(np.asarray(table, dtype), requires_grad=True)
+
+    def forward(self, indices: Any) -> Tensor:
+        index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        if index.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: indices must be integers, got dtype {index.dtype}")
+        if index.size and (index.min() < 0 or index.max() >= self.num_embeddings):
+            raise IndexError(f"Embedding: indices must lie in [0, {self.num_embeddings}), "
+                             f"got {index.min()}...{index.max()}")
+        return self.weight[index]
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -15,6 +15,7 @@ other code to touch. ``init`` tells layers how to initialise the weights feeding
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -256,22 +257,23 @@ register(
     init="he",
 )
 
-_GELU_C = 0.7978845608028654  # sqrt(2 / pi)
-_GELU_K = 0.044715
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _gelu_deriv(x: Any, ops: Any) -> Any:
-    t = ops.tanh(_GELU_C * (x + _GELU_K * x * x * x))
-    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
+    # Phi(x) + x phi(x): the normal distribution function and density.
+    return 0.5 * ops.erfc(-_SQRT_HALF * x) + _INV_SQRT_2PI * x * ops.exp(-0.5 * x * x)
 
 
 register(
     "gelu",
-    # The tanh form (Hendrycks & Gimpel; GPT-2; PyTorch's approximate="tanh"): NumPy has
-    # no erf, and one formula keeps both engines identical to the last bit.
-    forward=lambda x, ops: 0.5 * x * (1.0 + ops.tanh(_GELU_C * (x + _GELU_K * x * x * x))),
+    # NOTE: the exact form, PyTorch's default (approximate="none"); gelu_tanh is the tanh
+    # approximation. erfc(-x/sqrt(2)) rather than 1 + erf(x/sqrt(2)), which cancels to
+    # nothing for very negative x.
+    forward=lambda x, ops: 0.5 * x * ops.erfc(-_SQRT_HALF * x),
     deriv=lambda x, out, ops: _gelu_deriv(x, ops),
-    doc="gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+    doc="gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))",
     init="he",
 )
 
@@ -291,12 +293,157 @@ register(
 )
 
 
+def _softplus(x: Any, ops: Any) -> Any:
+    # NOTE: max(x, 0) + log1p(exp(-|x|)) is log(1 + exp(x)) without overflow.
+    return ops.maximum(x, 0.0) + ops.log1p(ops.exp(-ops.abs(x)))
+
+
 register(
     "softplus",
-    # NOTE: max(x, 0) + log1p(exp(-|x|)) is log(1 + exp(x)) without overflow.
-    forward=lambda x, ops: ops.maximum(x, 0.0) + ops.log1p(ops.exp(-ops.abs(x))),
-    deriv=lambda x, out, ops: _sigmoid(x, ops),
+    # NOTE: no threshold where PyTorch switches to x itself (beta * x > 20): the formula
+    # is exact there too, and differs from x by less than 3e-9.
+    forward=lambda x, ops, beta=1.0: _softplus(beta * x, ops) / beta,
+    deriv=lambda x, out, ops, beta=1.0: _sigmoid(beta * x, ops),
     domain=(-20.0, 20.0),
-    doc="softplus(x) = log(1 + exp(x)), a smooth relu",
+    params={"beta": (0.25, 4.0)},
+    doc="softplus(x) = log(1 + exp(beta * x)) / beta, a smooth relu",
+    init="he",
+)
+
+# ----- Clamps, the ELU family and other smooth relus (PyTorch's names and conventions) --
+
+
+def _inside(x: Any, low: float, high: float, ops: Any) -> Any:
+    """1 where low < x < high, else 0: the slope of a clamp, bounds excluded (PyTorch's
+    hardtanh_backward)."""
+    return ops.where(x > low, ops.where(x < high, 1.0, 0.0), 0.0)
+
+
+register(
+    "relu6",
+    forward=lambda x, ops: ops.minimum(ops.maximum(x, 0.0), 6.0),
+    # NOTE: the slope is 0 at both corners, x = 0 and x = 6 (PyTorch's choice).
+    deriv=lambda x, out, ops: _inside(x, 0.0, 6.0, ops),
+    kinks=(0.0, 6.0),
+    doc="relu6(x) = min(max(x, 0), 6)",
+    init="he",
+)
+
+register(
+    "hardtanh",
+    forward=lambda x, ops, min_val=-1.0, max_val=1.0:
+        ops.minimum(ops.maximum(x, min_val), max_val),
+    # NOTE: the slope is 0 at the bounds themselves, as in PyTorch (clip, whose gradient
+    # passes at its bounds, follows torch.clamp instead).
+    deriv=lambda x, out, ops, min_val=-1.0, max_val=1.0: _inside(x, min_val, max_val, ops),
+    kinks=(-1.0, 1.0),  # the default bounds: property tests keep the defaults
+    doc="hardtanh(x) = min(max(x, min_val), max_val)",
+)
+
+register(
+    "hardsigmoid",
+    forward=lambda x, ops: ops.minimum(ops.maximum(x + 3.0, 0.0), 6.0) / 6.0,
+    # NOTE: the slope is 0 at x = -3 and x = 3, as in PyTorch.
+    deriv=lambda x, out, ops: _inside(x, -3.0, 3.0, ops) / 6.0,
+    kinks=(-3.0, 3.0),
+    doc="hardsigmoid(x) = relu6(x + 3) / 6, a piecewise linear sigmoid",
+)
+
+register(
+    "hardswish",
+    forward=lambda x, ops: x * ops.minimum(ops.maximum(x + 3.0, 0.0), 6.0) / 6.0,
+    # NOTE: at the corners PyTorch takes the outer slopes: 0 at x = -3, 1 at x = 3.
+    deriv=lambda x, out, ops: ops.where(
+        x <= -3.0, 0.0, ops.where(x >= 3.0, 1.0, x / 3.0 + 0.5)),
+    kinks=(-3.0, 3.0),
+    doc="hardswish(x) = x * relu6(x + 3) / 6 (MobileNetV3)",
+    init="he",
+)
+
+# SELU's constants (Klambauer et al., 2017), as PyTorch spells them.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+register(
+    "selu",
+    forward=lambda x, ops: _SELU_SCALE * ops.where(
+        x > 0, x, _SELU_ALPHA * ops.expm1(ops.minimum(x, 0.0))),
+    # NOTE: at 0 the slope is scale * alpha, the negative side's, as in PyTorch (and elu).
+    # scale * alpha * exp(x) rather than out + scale * alpha, which cancels for x << 0.
+    deriv=lambda x, out, ops: ops.where(
+        x > 0, _SELU_SCALE, _SELU_SCALE * _SELU_ALPHA * ops.exp(ops.minimum(x, 0.0))),
+    kinks=(0.0,),
+    domain=(-30.0, 30.0),
+    doc="selu(x) = scale * (x if x > 0 else alpha * (exp(x) - 1)), alpha ~ 1.673, "
+        "scale ~ 1.051",
+    # Self-normalising nets want LeCun's variance 1/fan_in; of the two initialisations
+    # layers offer, Glorot's 2/(fan_in + fan_out) is the nearer.
+    init="glorot",
+)
+
+register(
+    "celu",
+    forward=lambda x, ops, alpha=1.0: ops.where(
+        x > 0, x, alpha * ops.expm1(ops.minimum(x, 0.0) / alpha)),
+    # NOTE: at 0 the slope is 1 from both sides; only the second derivative jumps. As for
+    # selu, exp(x / alpha) rather than out / alpha + 1, which cancels for x << 0.
+    deriv=lambda x, out, ops, alpha=1.0: ops.where(
+        x > 0, 1.0, ops.exp(ops.minimum(x, 0.0) / alpha)),
+    kinks=(0.0,),
+    domain=(-30.0, 30.0),
+    params={"alpha": (0.25, 3.0)},
+    doc="celu(x) = x if x > 0 else alpha * (exp(x / alpha) - 1)",
+    init="he",
+)
+
+register(
+    "softsign",
+    forward=lambda x, ops: x / (1.0 + ops.abs(x)),
+    deriv=lambda x, out, ops: 1.0 / ((1.0 + ops.abs(x)) * (1.0 + ops.abs(x))),
+    kinks=(0.0,),  # the second derivative jumps at 0
+    domain=(-20.0, 20.0),
+    doc="softsign(x) = x / (1 + |x|)",
+)
+
+register(
+    "logsigmoid",
+    # NOTE: min(x, 0) - log1p(exp(-|x|)) = -softplus(-x): finite and warning-free for any x.
+    forward=lambda x, ops: ops.minimum(x, 0.0) - ops.log1p(ops.exp(-ops.abs(x))),
+    deriv=lambda x, out, ops: _sigmoid(-x, ops),
+    domain=(-20.0, 20.0),
+    doc="logsigmoid(x) = log(sigmoid(x)) = -softplus(-x)",
+)
+
+
+def _mish_deriv(x: Any, ops: Any) -> Any:
+    t = ops.tanh(_softplus(x, ops))
+    return t + x * _sigmoid(x, ops) * (1.0 - t * t)
+
+
+register(
+    "mish",
+    forward=lambda x, ops: x * ops.tanh(_softplus(x, ops)),
+    deriv=lambda x, out, ops: _mish_deriv(x, ops),
+    domain=(-20.0, 20.0),
+    doc="mish(x) = x * tanh(softplus(x))",
+    init="he",
+)
+
+_GELU_C = 0.7978845608028654  # sqrt(2 / pi)
+_GELU_K = 0.044715
+
+
+def _gelu_tanh_deriv(x: Any, ops: Any) -> Any:
+    t = ops.tanh(_GELU_C * (x + _GELU_K * x * x * x))
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3.0 * _GELU_K * x * x)
+
+
+register(
+    "gelu_tanh",
+    # The tanh approximation of gelu (Hendrycks & Gimpel; GPT-2; PyTorch's
+    # gelu(approximate="tanh")), for models trained with it.
+    forward=lambda x, ops: 0.5 * x * (1.0 + ops.tanh(_GELU_C * (x + _GELU_K * x * x * x))),
+    deriv=lambda x, out, ops: _gelu_tanh_deriv(x, ops),
+    doc="gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
     init="he",
 )

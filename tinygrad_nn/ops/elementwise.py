@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .registry import register
 
 _LN2 = math.log(2.0)
@@ -51,6 +53,38 @@ register(
     doc="a / b",
 )
 
+
+def _quotients_off_integers(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    # a on odd multiples of 1/16, b on nonzero multiples of 1/2: a / b = odd / (8 k) is
+    # never an integer (where // and % jump), and at least 1/48 away from one.
+    shape_a, shape_b = draw.shapes(2)
+    a = draw.array(shape_a, -5.0, 5.0) // 0.125 * 0.125 + 0.0625
+    b = draw.array(shape_b, -3.0, 3.0, avoid=(0.0,))
+    b = np.where(b > 0, np.ceil(2.0 * b), np.floor(2.0 * b)) / 2.0
+    return (np.asarray(a), np.asarray(b)), {}  # 0-d arithmetic gives NumPy scalars
+
+
+register(
+    "floor_divide",
+    forward=lambda a, b, ops: a // b,
+    # NOTE: floor(a / b) is flat between its jumps, so both gradients are 0, as for
+    # floor (PyTorch has no derivative for floor_divide: its backward raises).
+    grads=(lambda g, a, b, out, ops: ops.zeros_like(g),
+           lambda g, a, b, out, ops: ops.zeros_like(g)),
+    cases=_quotients_off_integers,
+    doc="a // b: the quotient rounded down (towards -inf), as Python, NumPy and PyTorch",
+)
+
+register(
+    "remainder",
+    forward=lambda a, b, ops: a % b,
+    # a % b = a - b * floor(a / b): the gradients of PyTorch's remainder.
+    grads=(lambda g, a, b, out, ops: g,
+           lambda g, a, b, out, ops: -g * (a // b)),
+    cases=_quotients_off_integers,
+    doc="a % b = a - b * floor(a / b): the sign of b, as Python, NumPy and torch.remainder",
+)
+
 register(
     "neg",
     forward=lambda x, ops: -x,
@@ -69,11 +103,12 @@ def _pow_grad_base(g: Any, a: Any, b: Any, out: Any, ops: Any) -> Any:
 
 def _pow_grad_exponent(g: Any, a: Any, b: Any, out: Any, ops: Any) -> Any:
     # NOTE: d/db a ** b = a ** b log(a), which needs a > 0. PyTorch's values elsewhere: 0
-    # where a == 0 and b >= 0 (the limit from a > 0), -inf where a == 0 and b < 0, NaN
-    # for a negative base. log only ever sees positive numbers, so no branch warns.
+    # where a == 0 and b >= 0 (the limit from a > 0); where a == 0 and b < 0, out * log(0)
+    # = -inf (+inf for (-0.0) ** odd b, whose out is -inf); NaN for a negative base. Only
+    # positive numbers reach log and only finite ones the product, so no branch warns.
     positive = a > 0
-    slope = out * ops.log(ops.where(positive, a, 1.0))
-    at_zero = ops.where(b >= 0, 0.0, -math.inf)
+    slope = ops.where(positive, out, 0.0) * ops.log(ops.where(positive, a, 1.0))
+    at_zero = ops.where(b >= 0, 0.0, ops.where(out < 0, math.inf, -math.inf))
     return g * ops.where(positive, slope, ops.where(a == 0, at_zero, math.nan))
 
 
@@ -83,7 +118,23 @@ register(
     grads=(_pow_grad_base, _pow_grad_exponent),
     domain=((0.25, 3.0), (-2.5, 2.5)),  # a positive base: a ** b is real, smooth in both
     kinks=(0.0,),  # b == 0 switches the base's slope to the constant 0
+    # On arrays, IEEE values without NumPy's warnings: 0 ** -1 == inf, (-8) ** (1/3) is NaN.
     doc="a ** b",
+)
+
+register(
+    "square",
+    forward=lambda x, ops: x * x,
+    grads=(lambda g, x, out, ops: 2.0 * g * x,),
+    doc="x * x",
+)
+
+register(
+    "reciprocal",
+    forward=lambda x, ops: 1.0 / x,
+    grads=(lambda g, x, out, ops: -g * out * out,),
+    domain=(0.25, 4.0),  # away from the pole at 0 (the rule holds on both sides)
+    doc="1 / x",
 )
 
 # ----- Elementary functions ---------------------------------------------------------------
@@ -151,6 +202,53 @@ register(
     grads=(lambda g, x, out, ops: 0.5 * g / out,),
     domain=(0.05, 20.0),
     doc="sqrt(x)",
+)
+
+register(
+    "rsqrt",
+    forward=lambda x, ops: 1.0 / ops.sqrt(x),
+    grads=(lambda g, x, out, ops: -0.5 * g * out * out * out,),
+    domain=(0.05, 20.0),
+    doc="1 / sqrt(x)",
+)
+
+
+def _logaddexp(a: Any, b: Any, ops: Any) -> Any:
+    # NOTE: max(a, b) + log1p(exp(-|a - b|)) never overflows. Equal inputs skip the
+    # difference, so two infinities of one sign give that infinity (inf - inf is NaN).
+    same = a == b
+    gap = ops.abs(ops.where(same, 0.0, a) - ops.where(same, 0.0, b))
+    return ops.maximum(a, b) + ops.log1p(ops.exp(-gap))
+
+
+register(
+    "logaddexp",
+    forward=_logaddexp,
+    # exp(a) / (exp(a) + exp(b)) = sigmoid(a - b), PyTorch's form: unlike exp(a - out), it
+    # does not lose digits to out's rounding when |out| is large (0.5 exactly for a == b).
+    grads=(lambda g, a, b, out, ops: g * ops.sigmoid(a - b),
+           lambda g, a, b, out, ops: g * ops.sigmoid(b - a)),
+    doc="log(exp(a) + exp(b)), without overflow",
+)
+
+# ----- The error function -----------------------------------------------------------------
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+register(
+    "erf",
+    forward=lambda x, ops: ops.erf(x),
+    grads=(lambda g, x, out, ops: _TWO_OVER_SQRT_PI * g * ops.exp(-x * x),),
+    domain=(-4.0, 4.0),
+    doc="erf(x) = 2/sqrt(pi) * integral of exp(-t^2) dt from 0 to x",
+)
+
+register(
+    "erfc",
+    forward=lambda x, ops: ops.erfc(x),
+    grads=(lambda g, x, out, ops: -_TWO_OVER_SQRT_PI * g * ops.exp(-x * x),),
+    domain=(-4.0, 4.0),
+    doc="erfc(x) = 1 - erf(x), accurate where erf(x) is close to 1",
 )
 
 # ----- Trigonometric and hyperbolic functions ------------------------------------------

@@ -19,7 +19,7 @@ __all__ = ["ELEMENTWISE", "NAMESPACE", "OPERATORS", "TENSOR"]
 
 # On every engine, scalars included: NumPy's names for math's elementary functions.
 ELEMENTWISE: tuple[str, ...] = (
-    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "pow",
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "pow", "erf", "erfc",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan",
     "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
     "abs", "sign", "floor", "ceil", "trunc", "round",
@@ -28,10 +28,16 @@ ELEMENTWISE: tuple[str, ...] = (
 )
 
 # On arrays and Tensors only: reductions take ``axis`` (an int, a tuple or None) and
-# ``keepdims``; ``sum_to`` undoes a broadcast; ``scatter_to`` undoes an index.
+# ``keepdims``; ``sum_to`` undoes a broadcast; ``scatter_to`` undoes an index. Scans
+# (``cumsum``, ``cumprod``), ``flip`` and ``roll`` take ``axis`` (None: the flattened
+# array); ``einsum`` takes its operands, then ``subscripts=``.
 TENSOR: tuple[str, ...] = (
     "sum", "max", "min", "reshape", "transpose", "broadcast_to", "sum_to", "getitem",
     "scatter_to", "concatenate", "stack", "astype", "matmul",
+    "prod", "cumsum", "cumprod", "argmax", "argmin", "any", "all", "flip", "roll", "einsum",
+    # Images (ops/conv.py): an image batch as its sliding windows, the adjoint that adds
+    # windows back, and the first maximum of each window.
+    "windows2d", "fold_windows2d", "window_max_mask",
 )
 
 NAMESPACE: tuple[str, ...] = ELEMENTWISE + TENSOR
@@ -42,6 +48,8 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "sub": ("__sub__", "__rsub__"),
     "mul": ("__mul__", "__rmul__"),
     "div": ("__truediv__", "__rtruediv__"),
+    "floor_divide": ("__floordiv__", "__rfloordiv__"),
+    "remainder": ("__mod__", "__rmod__"),
     "pow": ("__pow__", "__rpow__"),
     "matmul": ("__matmul__", "__rmatmul__"),
     "neg": ("__neg__",),
