@@ -137,17 +137,27 @@ def toposort(root: Any) -> list[Any]:
     Iterative depth-first search, so graph depth is bounded by memory, not by Python's
     recursion limit.
     """
-    order = []
-    seen = {root}
+    return ranked(root)[0]
+
+
+def ranked(root: Any) -> tuple[list[Any], dict[Any, int]]:
+    """``toposort(root)``, and each node's position in that order.
+
+    A backward pass that keeps gradients in a list of its own, rather than on the nodes
+    (so that passes in several threads never share scratch space), indexes it with these.
+    """
+    order: list[Any] = []
+    position = {root: -1}  # -1 while a node's inputs are still being visited
     stack = [(root, iter(root._prev))]
     while stack:
         node, inputs = stack[-1]
         for child in inputs:
-            if child not in seen:
-                seen.add(child)
+            if child not in position:
+                position[child] = -1
                 stack.append((child, iter(child._prev)))
                 break
         else:
             stack.pop()
+            position[node] = len(order)
             order.append(node)
-    return order
+    return order, position

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 import numpy as np
 
 from .. import ops as registry
-from ..graph import _mode, anomaly, created_at, toposort, user_line
+from ..graph import _mode, anomaly, created_at, ranked, toposort, user_line
 from ..ops.namespace import ELEMENTWISE, OPERATORS
 from ..ops.registry import OpDef
 from .local_forms import INPUT, OUTPUT, local_form
@@ -276,25 +276,18 @@ class Value:
         is not propagated at all, so ``0 * inf`` never turns into NaN here (PyTorch gives
         NaN); the function really is flat along that path.
         """
-        order = toposort(self)
-        position = {node: i for i, node in enumerate(order)}
+        order, position = ranked(self)
         grads = [0.0] * len(order)
         grads[-1] = 1.0  # d self / d self; self comes last in the order
-        checking = check_finite or anomaly.enabled
-        if checking:
-            _raise_if_not_finite(order)
-        for i in range(len(order) - 1, -1, -1):
-            g = grads[i]
-            if not g:
-                continue
-            node = order[i]
-            for k, (child, local) in enumerate(zip(node._prev, node._local)):
-                contribution = local * g
-                if checking and not math.isfinite(contribution):
-                    raise FloatingPointError(
-                        f"backward: {_describe(node)} passes gradient {contribution} to "
-                        f"its input {k} (data={child.data}){created_at(node)}")
-                grads[position[child]] += contribution
+        if check_finite or anomaly.enabled:
+            _backward_checked(order, position, grads)
+        else:
+            for i in range(len(order) - 1, -1, -1):
+                g = grads[i]
+                if g:
+                    node = order[i]
+                    for child, local in zip(node._prev, node._local):
+                        grads[position[child]] += local * g
         with _accumulating:
             for node, g in zip(order, grads):
                 node.grad += g
@@ -311,6 +304,24 @@ def _data(x: object, op: str) -> float:
     if _is_number(x):
         return x
     raise TypeError(f"'{op}' is not supported between Value and {type(x).__name__}")
+
+
+def _backward_checked(order: list[Value], position: dict[Value, int],
+                      grads: list[float]) -> None:
+    """The backward loop, raising at the first NaN or infinity (check_finite, anomaly mode)."""
+    _raise_if_not_finite(order)
+    for i in range(len(order) - 1, -1, -1):
+        g = grads[i]
+        if not g:
+            continue
+        node = order[i]
+        for k, (child, local) in enumerate(zip(node._prev, node._local)):
+            contribution = local * g
+            if not math.isfinite(contribution):
+                raise FloatingPointError(
+                    f"backward: {_describe(node)} passes gradient {contribution} to its "
+                    f"input {k} (data={child.data}){created_at(node)}")
+            grads[position[child]] += contribution
 
 
 def _raise_if_not_finite(order: list[Value]) -> None:
