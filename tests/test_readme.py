@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_nn import activations
+from tinygrad_nn import activations, ops
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
@@ -16,8 +16,8 @@ def test_the_readme_has_code():
 
 
 def test_every_python_block_runs_in_order(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # blocks may write files (checkpoints)
-    registered_before = set(activations.names())
+    monkeypatch.chdir(tmp_path)  # blocks may write files (checkpoints, pictures)
+    registered_before = set(ops.names())
     namespace: dict = {}
     try:
         for number, block in enumerate(BLOCKS, start=1):
@@ -26,8 +26,19 @@ def test_every_python_block_runs_in_order(tmp_path, monkeypatch, capsys):
             except Exception as error:  # pragma: no cover - the message is the point
                 pytest.fail(f"README python block {number} failed: {error!r}\n{block}")
     finally:
-        for name in set(activations.names()) - registered_before:
-            activations.unregister(name)
+        for name in set(ops.names()) - registered_before:
+            if name in activations.names():
+                activations.unregister(name)
+            else:
+                ops.unregister(name)
+
+
+def test_the_op_list_names_every_registered_op():
+    """The README's list of ops (between its ops markers) is exactly ``ops.names()``."""
+    listed = re.search(r"<!-- ops:start -->(.*)<!-- ops:end -->", README.read_text(), re.S)
+    assert listed, "README.md has no <!-- ops:start/end --> block"
+    names = set(re.findall(r"\b[a-z_0-9]+\b", " ".join(re.findall(r"`([^`]+)`", listed[1]))))
+    assert names == set(ops.names())
 
 
 def test_quoted_spiral_figures_hold(tmp_path, monkeypatch, capsys):

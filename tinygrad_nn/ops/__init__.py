@@ -2,15 +2,16 @@
 
 >>> from tinygrad_nn import ops, Value, Tensor
 >>> ops.register(
-...     "logaddexp",
-...     forward=lambda a, b, ops: ops.maximum(a, b) + ops.log1p(ops.exp(-ops.abs(a - b))),
-...     grads=(lambda g, a, b, out, ops: g * ops.exp(a - out),
-...            lambda g, a, b, out, ops: g * ops.exp(b - out)),
+...     "soft_maximum",
+...     forward=lambda a, b, ops, t=1.0:
+...         ops.maximum(a, b) + t * ops.log1p(ops.exp(-ops.abs(a - b) / t)),
+...     grads=(lambda g, a, b, out, ops, t=1.0: g * ops.exp((a - out) / t),
+...            lambda g, a, b, out, ops, t=1.0: g * ops.exp((b - out) / t)),
 ...     domain=(-5.0, 5.0),
-...     doc="log(exp(a) + exp(b))",
+...     doc="t log(exp(a/t) + exp(b/t)): a smooth maximum",
 ... )
->>> Value(1.0).logaddexp(2.0)                       # a method on both engines
->>> Tensor([1.0, 2.0]).logaddexp(Tensor([0.5, 0.5]))
+>>> Value(1.0).soft_maximum(2.0)                       # a method on both engines
+>>> Tensor([1.0, 2.0]).soft_maximum(Tensor([0.5, 0.5]), t=0.5)
 
 The built-in ops are declared with this same call, by family: ``elementwise``
 (arithmetic, elementary functions, comparisons), ``activations`` (through the one-input
