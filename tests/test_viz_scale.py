@@ -152,12 +152,9 @@ def test_collapse_draws_one_box_per_layer_with_shapes_on_the_arrows():
     nodes = svg_nodes(graph.pipe(format="svg"))
     layers = [node["text"] for name, node in nodes.items() if name.startswith("mod")]
     assert sorted(layers) == [
-        ["layers.0: Dense(2 → 8, relu)", "4 ops: transpose, matmul, add, relu",
-         "weight (8, 2)", "bias (8,)"],
-        ["layers.1: Dense(8 → 8, relu)", "4 ops: transpose, matmul, add, relu",
-         "weight (8, 8)", "bias (8,)"],
-        ["layers.2: Dense(8 → 1, linear)", "3 ops: transpose, matmul, add",
-         "weight (1, 8)", "bias (1,)"],
+        ["layers.0: Dense(2 → 8, relu)", "2 ops: linear, relu", "weight (8, 2)", "bias (8,)"],
+        ["layers.1: Dense(8 → 8, relu)", "2 ops: linear, relu", "weight (8, 8)", "bias (8,)"],
+        ["layers.2: Dense(8 → 1, linear)", "1 op: linear", "weight (1, 8)", "bias (1,)"],
     ]  # no backward yet: no gradients to show
     assert 'label="(5, 8)"' in graph.source  # what leaves a layer, by shape
 

@@ -17,14 +17,17 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import ops
 from ..scalar import Value
 from ..tensor import Tensor
+from ..tensor.apply import apply
 
 __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "hinge",
     "l2",
+    "linear",
     "mse",
     "multiclass_hinge",
 ]
@@ -35,7 +38,7 @@ Reduction = Literal["mean", "sum", "none"]
 def _reduce(losses: Any, reduction: str, loss: str) -> Any:
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if reduction == "none":
+    if reduction == "none" or losses is None:
         return losses
     if isinstance(losses, Tensor):
         return losses.mean() if reduction == "mean" else losses.sum()
@@ -104,8 +107,9 @@ def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> An
             raise ValueError(f"cross_entropy: logits must be (batch, classes), got {logits.shape}")
         n, classes = logits.shape
         labels = _int_labels(labels, n, classes, "cross_entropy")
-        picked = logits.log_softmax(axis=-1)[np.arange(n), labels]
-        return _reduce(-picked, reduction, "cross_entropy")
+        _reduce(None, reduction, "cross_entropy")  # checks the name
+        # One op (log-softmax, pick and reduce fused): one node, one gradient rule.
+        return apply(ops.get("cross_entropy"), (logits, labels), {"reduction": reduction})
     return _per_sample(_cross_entropy_sample, logits, labels, reduction, "cross_entropy")
 
 
@@ -117,6 +121,16 @@ def _cross_entropy_sample(scores: Sequence[Value], label: int) -> Value:
     m = max(s.data for s in scores)
     log_sum_exp = Value.sum([(s - m).exp() for s in scores]).log() + m
     return log_sum_exp - scores[label]
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias: one ``linear`` node (weight of shape (out, in), as PyTorch).
+
+    ``x`` is any (..., in) Tensor or array; the result is (..., out).
+    """
+    if bias is None:
+        return x @ weight.T if isinstance(x, Tensor) else Tensor(x) @ weight.T
+    return apply(ops.get("linear"), (x, weight, bias), {})
 
 
 # ----- Logistic regression ---------------------------------------------------------------

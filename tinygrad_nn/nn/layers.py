@@ -26,6 +26,7 @@ from ..ops import activations
 from ..scalar import Value
 from ..tensor import Tensor, where
 from ..tensor.tensor import bump_version
+from . import functional as F
 from .module import Module
 
 __all__ = [
@@ -225,8 +226,7 @@ class Dense(Module):
                 return [Value.dot(row, x) for row in self.weight]
             return [Value.dot(row, x, b) for row, b in zip(self.weight, self.bias)]
         x = _check_features(x, self.nin, type(self).__name__, self.weight.dtype)
-        z = x @ self.weight.T
-        return z if self.bias is None else z + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def forward(self, x: Any) -> Any:
         z = self.pre_activation(x)

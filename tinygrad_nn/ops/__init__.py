@@ -15,7 +15,7 @@
 
 The built-in ops are declared with this same call, by family: ``elementwise``
 (arithmetic, elementary functions, comparisons), ``activations`` (through the one-input
-shorthand), and the Tensor-only ``reduce``, ``movement``, ``linalg`` and ``conv``.
+shorthand), and the Tensor-only ``reduce``, ``movement``, ``linalg``, ``conv`` and ``losses``.
 ``namespace`` lists the primitives every engine hands the rules as ``ops``.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 # isort: off
 # The built-in ops, family by family, in the order ops.names() lists them.
-from . import elementwise, activations, reduce, movement, linalg, conv  # noqa: F401
+from . import elementwise, activations, reduce, movement, linalg, conv, losses  # noqa: F401
 # isort: on
 from .namespace import ELEMENTWISE, NAMESPACE, TENSOR
 from .registry import OpDef, freeze_builtins, get, names, register, subscribe, unregister

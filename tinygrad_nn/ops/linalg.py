@@ -80,6 +80,33 @@ def _vector_pair_case(draw: Any, same: bool) -> tuple[tuple[Any, ...], dict[str,
     return (draw.array((n,)), draw.array((m,))), {}
 
 
+def _linear_grad_weight(g: Any, x: Any, w: Any, b: Any, out: Any, ops: Any) -> Any:
+    # out[..., j] = sum_i x[..., i] w[j, i]: every leading axis is a sample, so flatten
+    # them and take one matrix product, g^T x, of shape (out features, in features).
+    return ops.matmul(ops.transpose(ops.reshape(g, (-1, w.shape[0])), None),
+                      ops.reshape(x, (-1, w.shape[1])))
+
+
+def _linear_case(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    n_in, n_out = draw.integers(1, 3), draw.integers(1, 3)
+    lead = draw.shape(min_dims=0, max_dims=2, max_side=3)
+    bias_shape = draw.choice([(n_out,), (1, n_out), ()])
+    return (draw.array((*lead, n_in)), draw.array((n_out, n_in)), draw.array(bias_shape)), {}
+
+
+register(
+    "linear",
+    forward=lambda x, weight, bias, ops: ops.matmul(x, ops.transpose(weight, None)) + bias,
+    grads=(lambda g, x, w, b, out, ops: ops.matmul(g, w),
+           _linear_grad_weight,
+           lambda g, x, w, b, out, ops: g),  # summed to the bias's shape by the backward loop
+    elementwise=False,
+    cases=_linear_case,
+    doc="x @ weight.T + bias: a fully connected layer, weight of shape (out, in) as in "
+        "PyTorch; one node where three (transpose, matmul, add) would do",
+)
+
+
 register(
     "dot",
     forward=_dot,
