@@ -137,11 +137,25 @@ def toposort(root: Any) -> list[Any]:
     Iterative depth-first search, so graph depth is bounded by memory, not by Python's
     recursion limit.
     """
-    return ranked(root)[0]
+    order = []
+    seen = {root}
+    stack = [(root, iter(root._prev))]
+    while stack:
+        node, inputs = stack[-1]
+        for child in inputs:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(child._prev)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
 
 
 def ranked(root: Any) -> tuple[list[Any], dict[Any, int]]:
-    """``toposort(root)``, and each node's position in that order.
+    """``toposort(root)``, and each node's position in that order (the same search,
+    with a dict where toposort keeps a set).
 
     A backward pass that keeps gradients in a list of its own, rather than on the nodes
     (so that passes in several threads never share scratch space), indexes it with these.

@@ -47,10 +47,10 @@ def _reduce(losses: Any, reduction: str, loss: str) -> Any:
 
 
 def _int_labels(labels: Any, n: int, classes: int, loss: str) -> np.ndarray:
-    array = np.asarray(getattr(labels, "data", labels))
+    array = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
     if array.shape != (n,):
         raise ValueError(f"{loss}: expected {n} labels (one per sample), got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.integer):
+    if array.dtype.kind not in "iu":
         raise TypeError(f"{loss}: labels must be integer class indices, got dtype {array.dtype}")
     if n and (array.min() < 0 or array.max() >= classes):
         raise ValueError(f"{loss}: labels must lie in [0, {classes}), got {array.min()}..."

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import module_scope
+from ..graph import _mode
 from ..scalar import Value
 from ..tensor import Tensor
 from ..tensor.tensor import bump_version
@@ -90,8 +90,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with module_scope(self):  # ops run here are drawn inside this module's box
+        # Ops run here record this module in their scope: drawings put them in its box.
+        # (What graph.module_scope does, without a context manager: this is every call.)
+        saved = _mode.scope
+        _mode.scope = (*saved, self)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            _mode.scope = saved
 
     # ----- Walking the attributes ------------------------------------------------------
 

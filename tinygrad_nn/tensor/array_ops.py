@@ -412,11 +412,12 @@ class ArrayOps:
 
     @staticmethod
     def any(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.any(x, axis=axis, keepdims=keepdims)
+        # The ufunc reduction directly: np.any's Python wrapper costs more than the work.
+        return np.logical_or.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
 
     @staticmethod
     def all(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.all(x, axis=axis, keepdims=keepdims)
+        return np.logical_and.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
 
     @staticmethod
     def flip(x: Any, axis: Any = None) -> Any:

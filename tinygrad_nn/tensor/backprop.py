@@ -48,9 +48,6 @@ def backprop(root: Any, seed: Any, *, retain_graph: bool, create_graph: bool = F
     """
     checking = check_finite or anomaly.enabled
     order = toposort(root)
-    for node in order:
-        if node._fn is None and node._op and node._requires_grad:
-            raise RuntimeError(_RELEASED)
     grads: dict[Any, Any] = {root: seed}
     captured: dict[Any, Any] = {}
     kept: list[tuple[Any, Any]] = []  # (node, gradient) for the .grad of leaves
@@ -61,6 +58,8 @@ def backprop(root: Any, seed: Any, *, retain_graph: bool, create_graph: bool = F
         if g is None:
             continue
         op = node._fn
+        if op is None and node._op and node._requires_grad:
+            raise RuntimeError(_RELEASED)  # a result whose graph an earlier backward freed
         if targets is not None:
             if node in targets:
                 captured[node] = g
@@ -234,7 +233,7 @@ def seed_gradient(output: np.ndarray, given: Any, where: str, argument: str) -> 
                 f"be a single-element output (reduce it, e.g. with .sum(), or pass "
                 f"{argument}= of the same shape)"
             )
-        return np.ones_like(output)
+        return np.array(1, dtype=output.dtype).reshape(output.shape)
     seed = np.asarray(given, dtype=output.dtype)
     if seed.shape != output.shape:
         raise ValueError(f"{where}: {argument} has shape {seed.shape} but the output has "
