@@ -23,6 +23,20 @@ class _GradMode(threading.local):
         # The modules whose forward is running, outermost first: nodes made now record it,
         # so a drawing can group ops by the module that ran them.
         self.scope: tuple[Any, ...] = ()
+        # Both of the above in one attribute, for the engines' hot paths (a thread-local
+        # read costs as much as making half a node): the scope while ops record the
+        # graph, None under no_grad.
+        self.recording: tuple[Any, ...] | None = ()
+        # The recording of a step in progress in this thread (see tensor/recorded.py).
+        self.tape: Any = None
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.recording = self.scope if enabled else None
+
+    def set_scope(self, scope: tuple[Any, ...]) -> None:
+        self.scope = scope
+        self.recording = scope if self.enabled else None
 
 
 _mode = _GradMode()
@@ -40,10 +54,10 @@ class _SetGradMode(ContextDecorator):
     # function may run in several threads at once, and may recurse.
     def __enter__(self) -> None:
         _mode.saved.append(_mode.enabled)
-        _mode.enabled = self._enabled
+        _mode.set_enabled(self._enabled)
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = _mode.saved.pop()
+        _mode.set_enabled(_mode.saved.pop())
 
 
 class no_grad(_SetGradMode):  # lower case, like the PyTorch context manager
@@ -109,28 +123,6 @@ def created_at(node: Any) -> str:
     return f", made at {trace}" if trace else ""
 
 
-def current_scope() -> tuple[Any, ...]:
-    """The modules whose ``forward`` is running in this thread, outermost first."""
-    return _mode.scope
-
-
-class module_scope:
-    """Context manager: ops inside are recorded as run by ``module`` (inside the current
-    scope). ``nn.Module.__call__`` uses it; nothing else needs to."""
-
-    __slots__ = ("module", "saved")
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-
-    def __enter__(self) -> None:
-        self.saved = _mode.scope
-        _mode.scope = (*self.saved, self.module)
-
-    def __exit__(self, *exc: object) -> None:
-        _mode.scope = self.saved
-
-
 def toposort(root: Any) -> list[Any]:
     """Every node ``root`` depends on, inputs before the nodes computed from them.
 
@@ -151,27 +143,3 @@ def toposort(root: Any) -> list[Any]:
             stack.pop()
             order.append(node)
     return order
-
-
-def ranked(root: Any) -> tuple[list[Any], dict[Any, int]]:
-    """``toposort(root)``, and each node's position in that order (the same search,
-    with a dict where toposort keeps a set).
-
-    A backward pass that keeps gradients in a list of its own, rather than on the nodes
-    (so that passes in several threads never share scratch space), indexes it with these.
-    """
-    order: list[Any] = []
-    position = {root: -1}  # -1 while a node's inputs are still being visited
-    stack = [(root, iter(root._prev))]
-    while stack:
-        node, inputs = stack[-1]
-        for child in inputs:
-            if child not in position:
-                position[child] = -1
-                stack.append((child, iter(child._prev)))
-                break
-        else:
-            stack.pop()
-            position[node] = len(order)
-            order.append(node)
-    return order, position

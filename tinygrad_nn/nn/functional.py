@@ -46,13 +46,14 @@ def _reduce(losses: Any, reduction: str, loss: str) -> Any:
     return total / len(losses) if reduction == "mean" else total
 
 
-def _int_labels(labels: Any, n: int, classes: int, loss: str) -> np.ndarray:
+def _int_labels(labels: Any, n: int, classes: int, loss: str, *,
+                check_range: bool = True) -> np.ndarray:
     array = labels._data if isinstance(labels, Tensor) else np.asarray(labels)
     if array.shape != (n,):
         raise ValueError(f"{loss}: expected {n} labels (one per sample), got shape {array.shape}")
     if array.dtype.kind not in "iu":
         raise TypeError(f"{loss}: labels must be integer class indices, got dtype {array.dtype}")
-    if n and (array.min() < 0 or array.max() >= classes):
+    if check_range and n and (array.min() < 0 or array.max() >= classes):
         raise ValueError(f"{loss}: labels must lie in [0, {classes}), got {array.min()}..."
                          f"{array.max()}")
     return array
@@ -66,7 +67,7 @@ def _target_array(target: Any, predictions: Tensor, loss: str) -> Any:
     """
     shape = predictions.shape
     if isinstance(target, Tensor):
-        array = target.data
+        array = target._data
     else:
         array = np.asarray(target, dtype=predictions.dtype)
         target = array
@@ -103,10 +104,11 @@ def _per_sample(fn: Any, scores: Any, labels: Any, reduction: str, loss: str,
 def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Any:
     """-log softmax(logits)[label]: the softmax classifier's loss, via a stable log-softmax."""
     if isinstance(logits, Tensor):
-        if logits.data.ndim != 2:
+        if logits.ndim != 2:
             raise ValueError(f"cross_entropy: logits must be (batch, classes), got {logits.shape}")
         n, classes = logits.shape
-        labels = _int_labels(labels, n, classes, "cross_entropy")
+        # (The cross_entropy op checks the labels' range itself.)
+        labels = _int_labels(labels, n, classes, "cross_entropy", check_range=False)
         _reduce(None, reduction, "cross_entropy")  # checks the name
         # One op (log-softmax, pick and reduce fused): one node, one gradient rule.
         return apply(ops.get("cross_entropy"), (logits, labels), {"reduction": reduction})

@@ -134,7 +134,7 @@ def _as_batch(x: Any, dtype: np.dtype) -> Tensor:
 def _check_batch(x: Any, nin: int, layer: str, dtype: np.dtype) -> Tensor:
     """A (batch, nin) Tensor in ``dtype``, or a ValueError naming the layer."""
     x = _as_batch(x, dtype)
-    if x.data.ndim != 2 or x.shape[1] != nin:
+    if x.ndim != 2 or x.shape[1] != nin:
         raise ValueError(f"{layer}: expected a batch of shape (batch, {nin}), got {x.shape}")
     return x
 
@@ -142,7 +142,7 @@ def _check_batch(x: Any, nin: int, layer: str, dtype: np.dtype) -> Tensor:
 def _check_features(x: Any, nin: int, layer: str, dtype: np.dtype) -> Tensor:
     """A (..., nin) Tensor in ``dtype``: any leading axes, as PyTorch's Linear takes."""
     x = _as_batch(x, dtype)
-    if x.data.ndim < 1 or x.shape[-1] != nin:
+    if x.ndim < 1 or x.shape[-1] != nin:
         raise ValueError(f"{layer}: expected inputs of shape (batch, {nin}) or (..., {nin}), "
                          f"got {x.shape}")
     return x

@@ -91,13 +91,12 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Ops run here record this module in their scope: drawings put them in its box.
-        # (What graph.module_scope does, without a context manager: this is every call.)
         saved = _mode.scope
-        _mode.scope = (*saved, self)
+        _mode.set_scope((*saved, self))
         try:
             return self.forward(*args, **kwargs)
         finally:
-            _mode.scope = saved
+            _mode.set_scope(saved)
 
     # ----- Walking the attributes ------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .reduce import _shifted
 from .registry import register
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -25,6 +26,14 @@ def _positions(n: int) -> np.ndarray:
     return positions
 
 
+@lru_cache(maxsize=64)
+def _one_hots(classes: int, dtype: np.dtype) -> np.ndarray:
+    """Row k is the one-hot vector of class k."""
+    rows = np.eye(classes, dtype=dtype)
+    rows.flags.writeable = False
+    return rows
+
+
 def _reduced(losses: Any, reduction: str, ops: Any) -> Any:
     if reduction == "mean":
         return ops.sum(losses) / losses.shape[0]
@@ -35,24 +44,38 @@ def _reduced(losses: Any, reduction: str, ops: Any) -> Any:
     raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def _out_of_range(labels: Any, classes: int) -> ValueError:
+    return ValueError(f"labels must lie in [0, {classes}), got {labels.min()}...{labels.max()}")
+
+
 def _cross_entropy(logits: Any, labels: Any, ops: Any, reduction: str = "mean") -> Any:
     if logits.ndim != 2 or labels.shape != logits.shape[:1]:
         raise ValueError(f"logits must be (batch, classes) and labels (batch,), got shapes "
                          f"{logits.shape} and {labels.shape}")
-    picked = ops.getitem(logits, (_positions(labels.shape[0]), labels))
-    return _reduced(ops.logsumexp(logits, axis=-1) - picked, reduction, ops)
+    # The labels are checked here, in the op, so that a recorded step's replay checks
+    # every batch too: a negative label here, one past the last class by the indexing.
+    n, classes = logits.shape
+    if n and ops.min(labels) < 0:
+        raise _out_of_range(labels, classes)
+    # -log softmax(x)[label] = log sum exp(s) - s[label], with s = x - max(x) (stable).
+    shifted = _shifted(logits, -1, ops)
+    try:
+        picked = ops.getitem(shifted, (_positions(n), labels))
+    except IndexError:
+        raise _out_of_range(labels, classes) from None
+    return _reduced(ops.log(ops.sum(ops.exp(shifted), -1)) - picked, reduction, ops)
 
 
 def _cross_entropy_grad(g: Any, logits: Any, labels: Any, out: Any, ops: Any,
                         reduction: str = "mean") -> Any:
     # d loss_i / d logits_i = softmax(logits_i) - one_hot(label_i), times the upstream
     # gradient of loss_i: g / n for a mean, g for a sum, g_i for no reduction.
-    classes = _positions(logits.shape[-1])
-    one_hot = ops.where(ops.reshape(labels, (labels.shape[0], 1)) == classes, 1.0, 0.0)
+    n, classes = logits.shape
+    one_hot = ops.getitem(_one_hots(classes, logits.dtype), labels)
     if reduction == "mean":
-        g = g / logits.shape[0]
+        g = g / n
     elif reduction == "none":
-        g = ops.reshape(g, (logits.shape[0], 1))
+        g = ops.reshape(g, (n, 1))
     return (ops.softmax(logits, axis=-1) - one_hot) * g
 
 

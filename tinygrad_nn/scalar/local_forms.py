@@ -1,12 +1,14 @@
-"""Recognising the simplest gradient rules, so the scalar engine's hot path calls none.
+"""Recognising the simplest rules, so the scalar engine's hot path calls none.
 
 A micrograd-style graph is mostly ``add`` and ``mul`` nodes, and the local derivatives
 of those are an input (``mul``: the other factor) or a constant (``add``: 1, ``sub``: -1).
 When the scalar engine installs an op, it evaluates each gradient rule once on symbols
 instead of numbers. If the rule, with ``g = 1``, gives an input, the output or a
 constant, the engine takes the local derivative straight from there at every node; any
-other rule is called as usual. The math still comes from the registered rule: a rule
-that is changed (``register(..., replace=True)``) is traced again.
+other rule is called as usual. Likewise a forward rule that is one Python operator
+applied to the inputs in order (``a * b``, ``-a``) is written inline. The math still
+comes from the registered rule: a rule that is changed (``register(..., replace=True)``)
+is traced again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CONSTANT", "INPUT", "OUTPUT", "local_form"]
+__all__ = ["CONSTANT", "INPUT", "OUTPUT", "local_form", "operator_form"]
 
 # The forms a local derivative can take: ("input", k), ("output",), ("constant", c).
 INPUT, OUTPUT, CONSTANT = "input", "output", "constant"
@@ -93,3 +95,53 @@ def local_form(rule: Callable[..., Any], arity: int) -> Form | None:
     if isinstance(result, _Upstream):
         return (CONSTANT, 1.0)
     return result.form if isinstance(result, _Local) else None
+
+
+# The operators whose result on two floats is always a float (``**`` is not among them: a
+# negative base gives a complex number), so running one inline needs no check.
+_FLOAT_OPERATORS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/",
+                    "__floordiv__": "//", "__mod__": "%", "__neg__": "-"}
+
+
+class _Applied:
+    """A traced forward result: ``operator`` applied to the inputs numbered ``operands``."""
+
+    __slots__ = ("operands", "operator")
+
+    def __init__(self, operator: str, operands: tuple[int, ...]) -> None:
+        self.operator, self.operands = operator, operands
+
+
+class _Operand:
+    """The symbol for input ``k`` of a forward rule."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+
+def _applying(dunder: str, operator: str) -> Callable[..., _Applied]:
+    def apply(self: _Operand, *others: Any) -> _Applied:
+        if not all(isinstance(other, _Operand) for other in others):
+            raise _NotSimple
+        return _Applied(operator, (self.k, *(other.k for other in others)))
+
+    apply.__name__ = dunder
+    return apply
+
+
+for _dunder, _operator in _FLOAT_OPERATORS.items():
+    setattr(_Operand, _dunder, _applying(_dunder, _operator))
+
+
+def operator_form(forward: Callable[..., Any], arity: int) -> str | None:
+    """The Python operator that ``forward`` is, if it is exactly one applied to its inputs
+    in order (``a * b``; ``-a`` for one input), else None."""
+    try:
+        result = forward(*(_Operand(k) for k in range(arity)), _NoOps())
+    except Exception:
+        return None
+    if isinstance(result, _Applied) and result.operands == tuple(range(arity)):
+        return result.operator
+    return None

@@ -2,15 +2,22 @@
 
 Every op comes from the registry: a ``Value`` method runs the op's forward rule on floats
 and, at the same moment, its gradient rules with ``g = 1``, which gives the local
-derivative with respect to each input (plain floats in ``_local``, aligned with
-``_prev``). Backward is then one loop of multiply-adds over a topological order. Local
-derivatives are taken when the op runs, so changing a ``.data`` afterwards cannot change
-a gradient. No node holds a closure or a reference to its outputs, so graphs contain no
-reference cycles and are freed by reference counting as soon as they are dropped.
+derivative ("slope") with respect to each input. Backward is then one loop of
+multiply-adds. Local derivatives are taken when the op runs, so changing a ``.data``
+afterwards cannot change a gradient.
+
+A node is one object and nothing else: its one or two inputs and their slopes sit in
+slots of its own (``_a``, ``_da``, ``_b``, ``_db``), not in tuples, because every object
+a node owns is one more for the cyclic garbage collector to track, and in a
+micrograd-style graph, a node per ``*`` and ``+``, that collector's passes cost more than
+the arithmetic. (Only an op of three or more inputs, such as ``Value.dot``, keeps tuples.)
+No node holds a closure or a reference to its outputs, so graphs contain no reference
+cycles and are freed by reference counting as soon as they are dropped.
 """
 
 from __future__ import annotations
 
+import linecache
 import math
 import numbers
 import threading
@@ -20,36 +27,45 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 import numpy as np
 
 from .. import ops as registry
-from ..graph import _mode, anomaly, created_at, ranked, toposort, user_line
+from ..graph import _mode, anomaly, created_at, toposort, user_line
 from ..ops.namespace import ELEMENTWISE, OPERATORS
 from ..ops.registry import OpDef
-from .local_forms import INPUT, OUTPUT, local_form
+from .local_forms import CONSTANT, INPUT, OUTPUT, local_form, operator_form
 from .math_ops import SCALAR_OPS, ScalarOps
 
 __all__ = ["Value"]
 
-# Only the additions into .grad, which graphs running backward in other threads may share,
-# are serialised; each backward pass works on a scratch list of its own.
-_accumulating = threading.Lock()
+# One backward pass at a time: a pass keeps its running gradients in the nodes (``_g``),
+# and graphs in several threads may share nodes. (Under the GIL, passes in two threads
+# could not run at once anyway.)
+_backward_lock = threading.Lock()
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
 
 _new = object.__new__
+# In ``_b``: this node has three or more inputs, kept as tuples in ``_a`` (the inputs)
+# and ``_da`` (their slopes).
+_MANY: Any = object()
 
 
 def _node(data: float, prev: tuple[Value, ...], local: tuple[float, ...], op: str) -> Value:
-    """Make a result node; outside ``no_grad`` it remembers its inputs and local grads."""
+    """Make a result node from its inputs and their slopes (none under ``no_grad``)."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if _mode.enabled:
-        out._prev = prev
-        out._local = local
-    else:
-        out._prev = out._local = ()
     out._op = op
-    out._scope = _mode.scope
+    scope = _mode.recording
+    out._scope = () if scope is None else scope
+    out._mark = None
+    if scope is None or not prev:
+        out._a = out._b = None
+    elif len(prev) == 1:
+        out._a, out._da, out._b = prev[0], local[0], None
+    elif len(prev) == 2:
+        out._a, out._da, out._b, out._db = prev[0], local[0], prev[1], local[1]
+    else:
+        out._a, out._da, out._b = prev, local, _MANY
     if anomaly.enabled:
         _watch(out)
     return out
@@ -99,23 +115,29 @@ def _op_error(name: str, inputs: Sequence[Any], error: Exception) -> Exception:
 class Value:
     """A scalar in a computation graph, with the gradient of the last backward in ``grad``."""
 
-    __slots__ = ("_label", "_local", "_op", "_prev", "_scope", "_trace", "data", "grad")
+    __slots__ = ("_a", "_b", "_da", "_db", "_g", "_label", "_mark", "_op", "_scope",
+                 "_trace", "_users", "data", "grad")
 
     data: float
     grad: float
-    _prev: tuple[Value, ...]
-    _local: tuple[float, ...]
+    _a: Any  # the first input (None for a leaf), or the inputs' tuple when _b is _MANY
+    _b: Any  # the second input (None for fewer), or _MANY
+    _da: Any  # d(self)/d(_a), or the slopes' tuple when _b is _MANY
+    _db: float  # d(self)/d(_b)
     _op: str
     _scope: tuple[Any, ...]  # the modules whose forward made this node (for drawings)
     _trace: str  # where user code made it (anomaly mode only)
+    # Scratch of the backward pass that last reached this node (see _backward_pass).
+    _mark: object
+    _users: int
+    _g: float
 
     def __init__(self, data: Number, label: str = "") -> None:
         if not _is_number(data):
             raise TypeError(f"Value expects a real number, got {type(data).__name__}")
         self.data = float(data)
         self.grad = 0.0
-        self._prev = ()
-        self._local = ()
+        self._a = self._b = self._mark = None
         self._op = ""
         self._scope = ()
         if label:
@@ -164,6 +186,28 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The inputs, in order (the node protocol that sorting and drawing use)."""
+        a, b = self._a, self._b
+        if a is None:
+            return ()
+        if b is _MANY:
+            inputs: tuple[Value, ...] = a
+            return inputs
+        return (a,) if b is None else (a, b)
+
+    @property
+    def _local(self) -> tuple[float, ...]:
+        """The local derivative with respect to each input, aligned with ``_prev``."""
+        a, b = self._a, self._b
+        if a is None:
+            return ()
+        if b is _MANY:
+            slopes: tuple[float, ...] = self._da
+            return slopes
+        return (self._da,) if b is None else (self._da, self._db)
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         # Iterative: a graph thousands of ops deep copies without hitting the recursion
         # limit (the default deepcopy recurses once per node).
@@ -174,7 +218,13 @@ class Value:
             for slot in Value.__slots__:
                 if hasattr(node, slot):
                     setattr(clone, slot, getattr(node, slot))
-            clone._prev = tuple(memo[id(child)] for child in node._prev)
+            clone._mark = None
+            if node._b is _MANY:
+                clone._a = tuple(memo[id(child)] for child in node._a)
+            else:
+                for slot in ("_a", "_b"):
+                    child = getattr(node, slot)
+                    setattr(clone, slot, None if child is None else memo[id(child)])
             memo[id(node)] = clone
         result: Any = memo[id(self)]
         return result
@@ -269,10 +319,9 @@ class Value:
         """Add d(self)/d(node) to ``node.grad`` for every node this value depends on.
 
         Gradients accumulate across calls (PyTorch semantics); a Value graph holds only
-        floats and is never released, so backward may run through it again. Several
-        threads may run backward at once, through graphs that share nodes: each pass
-        works on its own scratch list, and only the final additions into ``.grad`` are
-        serialised, so none is lost.
+        floats and is never released, so backward may run through it again. Passes in
+        several threads, through graphs that may share nodes, take turns, so none loses
+        an addition.
 
         With ``check_finite=True`` (or inside ``detect_anomaly()``), raise
         ``FloatingPointError`` naming the first op whose output is NaN or infinite, or
@@ -280,26 +329,74 @@ class Value:
         is not propagated at all, so ``0 * inf`` never turns into NaN here (PyTorch gives
         NaN); the function really is flat along that path.
         """
-        order, position = ranked(self)
-        grads = [0.0] * len(order)
-        grads[-1] = 1.0  # d self / d self; self comes last in the order
-        if check_finite or anomaly.enabled:
-            _backward_checked(order, position, grads)
-        else:
-            for i in range(len(order) - 1, -1, -1):
-                g = grads[i]
-                if g:
-                    node = order[i]
-                    for child, local in zip(node._prev, node._local):
-                        grads[position[child]] += local * g
-        with _accumulating:
-            for node, g in zip(order, grads):
-                node.grad += g
+        with _backward_lock:
+            if check_finite or anomaly.enabled:
+                _backward_checked(self)
+            else:
+                _backward_pass(self)
 
     def zero_grad(self) -> None:
         """Reset ``grad`` to 0 on this value and on every value it was computed from."""
         for node in toposort(self):
             node.grad = 0.0
+
+
+def _count_users(root: Value) -> None:
+    """Mark every node ``root`` depends on with this pass's token and count, in
+    ``_users``, the edges from its consumers in this graph; ``_g`` starts at 0."""
+    token = root._mark = object()
+    root._users, root._g = 0, 0.0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        a, b = node._a, node._b
+        if a is None:
+            continue
+        for child in a if b is _MANY else (a,) if b is None else (a, b):
+            if child._mark is token:
+                child._users += 1
+            else:
+                child._mark, child._users, child._g = token, 1, 0.0
+                stack.append(child)
+
+
+def _backward_pass(root: Value) -> None:
+    """Backward without checks: the hot loop of a micrograd-style graph.
+
+    A node's gradient is complete once every consumer has sent its share, so a node is
+    processed when the last of its ``_users`` has (Kahn's order, consumers first): no
+    topological sort to store, one stack, and each edge visited twice in all.
+    """
+    _count_users(root)
+    root._g = 1.0
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        g = node._g
+        node.grad += g
+        a, b = node._a, node._b
+        if a is None:
+            continue
+        if b is _MANY:
+            for child, slope in zip(a, node._da):
+                if g:
+                    child._g += slope * g
+                child._users -= 1
+                if not child._users:
+                    push(child)
+            continue
+        if g:
+            a._g += node._da * g
+        a._users -= 1
+        if not a._users:
+            push(a)
+        if b is not None:
+            if g:
+                b._g += node._db * g
+            b._users -= 1
+            if not b._users:
+                push(b)
 
 
 def _data(x: object, op: str) -> float:
@@ -310,10 +407,14 @@ def _data(x: object, op: str) -> float:
     raise TypeError(f"'{op}' is not supported between Value and {type(x).__name__}")
 
 
-def _backward_checked(order: list[Value], position: dict[Value, int],
-                      grads: list[float]) -> None:
-    """The backward loop, raising at the first NaN or infinity (check_finite, anomaly mode)."""
+def _backward_checked(root: Value) -> None:
+    """The backward pass, raising at the first NaN or infinity (check_finite, anomaly
+    mode). Gradients are added to ``.grad`` only once the whole pass has succeeded."""
+    order = toposort(root)
     _raise_if_not_finite(order)
+    position = {node: i for i, node in enumerate(order)}
+    grads = [0.0] * len(order)
+    grads[-1] = 1.0
     for i in range(len(order) - 1, -1, -1):
         g = grads[i]
         if not g:
@@ -326,6 +427,8 @@ def _backward_checked(order: list[Value], position: dict[Value, int],
                     f"backward: {_describe(node)} passes gradient {contribution} to its "
                     f"input {k} (data={child.data}){created_at(node)}")
             grads[position[child]] += contribution
+    for node, g in zip(order, grads):
+        node.grad += g
 
 
 def _raise_if_not_finite(order: list[Value]) -> None:
@@ -342,8 +445,12 @@ def _describe(node: Value) -> str:
 
 
 # ----- Registered ops as Value methods --------------------------------------------------
-# One factory per calling convention; the fast ones (one or two inputs, no parameters)
-# cover the arithmetic and the activations, the generic one everything else.
+# The arithmetic operators and the one-input ops make every node of a micrograd-style
+# graph, so their methods are generated for each op from its registry record (the other
+# ops share one generic method, `apply`). Generated, the hot path holds only what the op
+# needs: a forward rule that is one Python operator runs inline (``a * b``), and a slope
+# that is an input, the output or a constant (see local_forms) is read from there; any
+# other rule is called. The generated source is in linecache, so tracebacks show it.
 
 OPS = SCALAR_OPS
 
@@ -357,132 +464,119 @@ def _ieee(rule: Any, args: tuple[float, ...]) -> float:
     return float(slope)
 
 
-# The three factories below are the scalar engine's hot path (a node per op in a
-# micrograd-style graph): each branch computes its result and local derivatives in place.
-
-
-def _unary(op: OpDef) -> Callable[..., Value]:
-    """``self.op()`` for a one-input op: elementary functions and activations."""
-    forward, name, deriv = op.forward, op.name, op.deriv
-    rule: Any = op.grads[0]  # type: ignore[index]
-
-    def method(self: Value) -> Value:
-        x = self.data
-        try:
-            out = forward(x, OPS)
-            if not _mode.enabled:
-                return _node(_as_float(out, name), (), (), name)
-        except (ArithmeticError, ValueError) as error:
-            raise _op_error(name, (x,), error) from None
-        try:
-            slope = deriv(x, out, OPS) if deriv is not None else rule(1.0, x, out, OPS)
-        except ZeroDivisionError:
-            slope = _ieee(deriv or rule, (x, out) if deriv is not None else (1.0, x, out))
-        if type(out) is not float or type(slope) is not float:
-            out, slope = _as_float(out, name), _as_float(slope, name)
-        node = _new(Value)
-        node.data, node.grad, node._op = out, 0.0, name
-        node._prev, node._local, node._scope = (self,), (slope,), _mode.scope
-        if anomaly.enabled:
-            _watch(node)
-        return node
-
-    return method
-
-
-# How a fast path gets a local derivative: an input (A, B), the output, a constant, or by
-# calling the rule (see local_forms: add, sub and mul need no call).
-_A, _B, _OUT, _CONSTANT, _CALL = range(5)
-
-
-def _picker(rule: Any, arity: int) -> tuple[int, float]:
-    form = local_form(rule, arity)
-    if form is None:
-        return _CALL, 0.0
-    if form[0] == INPUT:
-        return form[1], 0.0
-    if form[0] == OUTPUT:
-        return _OUT, 0.0
-    return _CONSTANT, form[1]
-
-
-def _call(rule: Any, *args: float) -> Any:
-    """Call a rule on floats; a division by zero (an infinite slope) gives IEEE's inf."""
+def _slope(rule: Any, name: str, *args: float) -> float:
+    """Call a gradient (or ``deriv``) rule on floats for one local derivative."""
     try:
-        return rule(*args, OPS)
+        slope = rule(*args, OPS)
     except ZeroDivisionError:
         return _ieee(rule, args)
+    return slope if type(slope) is float else _as_float(slope, name)
 
 
-def _binary(op: OpDef) -> Callable[..., Value]:
-    """``self (op) other`` for a two-input op: the arithmetic operators."""
-    forward, name = op.forward, op.name
-    rule_a: Any
-    rule_b: Any
-    rule_a, rule_b = op.grads  # type: ignore[misc]
-    (ka, ca), (kb, cb) = _picker(rule_a, 2), _picker(rule_b, 2)
+def _taking(operand: str, values: bool) -> str:
+    """Generated lines that set ``operand`` from ``other``: a Value's data (if ``values``)
+    or a real number as a float; for anything else the method returns NotImplemented."""
+    branches = [("type(other) is Value", "other.data")] if values else []
+    branches += [("type(other) is float", "other"), ("_is_number(other)", "float(other)")]
+    lines = [f"    {'elif' if i else 'if'} {test}:\n        {operand} = {value}\n"
+             for i, (test, value) in enumerate(branches)]
+    return "".join(lines) + "    else:\n        return NotImplemented\n"
 
-    def method(self: Value, other: Operand) -> Value:
-        a = self.data
-        if type(other) is Value:
-            b = other.data
-            prev: tuple[Value, ...] = (self, other)
-        elif _is_number(other):
-            b = other
-            prev = (self,)
-        else:
-            return NotImplemented
-        try:
-            out = forward(a, b, OPS)
-        except (ArithmeticError, ValueError) as error:
-            raise _op_error(name, (a, b), error) from None
-        if not _mode.enabled:
-            return _node(_as_float(out, name), (), (), name)
-        da = b if ka == _B else ca if ka == _CONSTANT else a if ka == _A else \
-            out if ka == _OUT else _call(rule_a, 1.0, a, b, out)
-        if len(prev) == 2:
-            db = a if kb == _A else cb if kb == _CONSTANT else b if kb == _B else \
-                out if kb == _OUT else _call(rule_b, 1.0, a, b, out)
-            local: tuple[Any, ...] = (da, db)
-            if type(out) is not float or type(da) is not float or type(db) is not float:
-                out, local = _as_float(out, name), (_as_float(da, name), _as_float(db, name))
-        else:
-            local = (da,)
-            if type(out) is not float or type(da) is not float:
-                out, local = _as_float(out, name), (_as_float(da, name),)
-        node = _new(Value)
-        node.data, node.grad, node._op = out, 0.0, name
-        node._prev, node._local, node._scope = prev, local, _mode.scope
-        if anomaly.enabled:
-            _watch(node)
+
+_RUN_FORWARD = """\
+    try:
+        out = {forward}
+    except (ArithmeticError, ValueError) as error:
+        raise _op_error(name, {inputs}, error) from None
+    if type(out) is not float:
+        out = _as_float(out, name)
+    node = _new(Value)
+    node.data = out
+    node.grad = 0.0
+    node._op = name
+    node._mark = None
+    scope = _mode.recording
+    if scope is None:  # no_grad: a result without inputs
+        node._scope = ()
+        node._a = node._b = None
         return node
+    node._scope = scope
+    node._a = self
+"""
 
-    return method
+_WATCH = """\
+    if anomaly.enabled:
+        _watch(node)
+    return node
+"""
 
 
-def _reflected(op: OpDef) -> Callable[..., Value]:
-    """``other (op) self`` with ``other`` a number: Python's reflected operators."""
-    forward, name = op.forward, op.name
-    rule_b: Any = op.grads[1]  # type: ignore[index]
 
-    def method(self: Value, other: Number) -> Value:
-        if not _is_number(other):
-            return NotImplemented
-        b = self.data
-        try:
-            out = forward(other, b, OPS)
-            if not _mode.enabled:
-                return _node(_as_float(out, name), (), (), name)
-        except (ArithmeticError, ValueError) as error:
-            raise _op_error(name, (other, b), error) from None
-        try:
-            db = rule_b(1.0, other, b, out, OPS)
-        except ZeroDivisionError:
-            db = _ieee(rule_b, (1.0, other, b, out))
-        if type(out) is not float or type(db) is not float:
-            out, db = _as_float(out, name), _as_float(db, name)
-        return _node(out, (self,), (db,), name)
+def _template(parameters: str, own: str, taking: str, slopes: str) -> str:
+    """A generated method: name ``self``'s data ``own``, take the other operand
+    (``taking``), run the forward rule, make the node and set its slopes (``slopes``)."""
+    return (f"def {{method}}({parameters}):\n    {own} = self.data\n" + taking + _RUN_FORWARD
+            + slopes + _WATCH)
 
+
+# self.op(); self (op) other, with other a Value or a number; other (op) self, with other a
+# number (a reflected operator: 2 * v).
+_UNARY = _template("self", "a", "", "    node._da = {slope_a}\n    node._b = None\n")
+_BINARY = _template("self, other", "a", _taking("b", True), """\
+    node._da = {slope_a}
+    if type(other) is Value:
+        node._b = other
+        node._db = {slope_b}
+    else:
+        node._b = None
+""")
+_REFLECTED = _template("self, other", "b", _taking("a", False),
+                       "    node._da = {slope_b}\n    node._b = None\n")
+
+
+def _slope_text(rule: Any, which: str, arity: int) -> str:
+    """The expression for one local derivative in generated code (``rule_a`` is the
+    gradient rule of input ``a``, ``constant_a`` its constant)."""
+    form = local_form(rule, arity)
+    if form is None:
+        args = "1.0, a, b, out" if arity == 2 else "1.0, a, out"
+        return f"_slope(rule_{which}, name, {args})"
+    if form[0] == INPUT:
+        return "ab"[form[1]]
+    return "out" if form[0] == OUTPUT else f"constant_{which}"
+
+
+def _generate(op: OpDef, template: str, method_name: str) -> Callable[..., Value]:
+    """Compile ``template`` for ``op`` as ``Value.<method_name>``."""
+    arity = len(op.inputs)
+    rules: Any = op.grads
+    names = {"name": op.name, "forward": op.forward, "rule_a": rules[0]}
+    if arity == 1:
+        slopes = {"slope_a": _slope_text(rules[0], "a", 1)}
+        if op.deriv is not None:  # the one-input shorthand: deriv(x, out, ops)
+            names["rule_a"] = op.deriv
+            slopes["slope_a"] = "_slope(rule_a, name, a, out)"
+    else:
+        names["rule_b"] = rules[1]
+        slopes = {"slope_a": _slope_text(rules[0], "a", 2),
+                  "slope_b": _slope_text(rules[1], "b", 2)}
+    for which, rule in zip("ab", rules):
+        form = local_form(rule, arity)
+        if form is not None and form[0] == CONSTANT:
+            names[f"constant_{which}"] = form[1]
+    operator = operator_form(op.forward, arity)
+    inputs = "a" if arity == 1 else "a, b"
+    if operator is None:
+        forward = f"forward({inputs}, OPS)"
+    else:
+        forward = f"{operator}a" if arity == 1 else f"a {operator} b"
+    source = template.format(method=method_name, forward=forward,
+                             inputs="(a,)" if arity == 1 else "(a, b)", **slopes)
+    filename = f"{__file__} (generated: Value.{method_name})"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {**globals(), **names}
+    exec(compile(source, filename, "exec"), namespace)
+    method: Callable[..., Value] = namespace[method_name]
     return method
 
 
@@ -494,7 +588,7 @@ def apply(op: OpDef, operands: Sequence[Any], params: dict[str, Any]) -> Value:
     try:
         out = op.forward(*data, OPS, **params)
         prev, local = [], []
-        if op.grads is not None and _mode.enabled:
+        if op.grads is not None and _mode.recording is not None:
             for i, x in enumerate(operands):
                 rule = op.grads[0] if op.variadic else op.grads[i]
                 if type(x) is not Value or rule is None:
@@ -526,13 +620,14 @@ def _generic(op: OpDef) -> Callable[..., Value]:
     return method
 
 
-def _method(op: OpDef) -> Callable[..., Value]:
+def _method(op: OpDef, method_name: str) -> Callable[..., Value]:
     if op.defaults or op.composite or op.variadic or op.grads is None or None in op.grads:
         return _generic(op)
     if len(op.inputs) == 1:
-        return _unary(op)
+        return _generate(op, _UNARY, method_name)
     if len(op.inputs) == 2:
-        return _binary(op)
+        reflected = method_name.startswith("__r")
+        return _generate(op, _REFLECTED if reflected else _BINARY, method_name)
     return _generic(op)
 
 
@@ -584,12 +679,8 @@ class _ScalarEngine:
             added.append(_add(ScalarOps, op.name, staticmethod(
                 lambda *xs, **params: forward(*xs, SCALAR_OPS, **params))))
         added.append(_add(ValueOps, op.name, staticmethod(function(op))))
-        if op.method:
-            added.append(_add(Value, op.name, _named(_method(op), op.name, op)))
-        for dunder in self._dunders(op):
-            reflected = dunder.startswith("__r")
-            method = _reflected(op) if reflected else _method(op)
-            added.append(_add(Value, dunder, _named(method, dunder, op)))
+        for name in self._method_names(op):
+            added.append(_add(Value, name, _named(_method(op, name), name, op)))
 
     def uninstall(self, op: OpDef) -> None:
         for cls, name in self.installed.pop(op.name, []):
@@ -650,7 +741,7 @@ _MUL_SLOPES: Any = None
 def _learn_fused_slopes(op: OpDef) -> None:
     global _ADD_SLOPE, _MUL_RULES, _MUL_SLOPES
     if op.name == "add":
-        _ADD_SLOPE = float(_call(op.grads[0], 1.0, 0.0, 0.0, 0.0))  # type: ignore[index]
+        _ADD_SLOPE = _slope(op.grads[0], "add", 1.0, 0.0, 0.0, 0.0)  # type: ignore[index]
     elif op.name == "mul":
         rules: Any = op.grads
         partner = (local_form(rules[0], 2), local_form(rules[1], 2))
@@ -659,7 +750,7 @@ def _learn_fused_slopes(op: OpDef) -> None:
 
 
 def _mul_slope(k: int, w: float, x: float) -> float:
-    return float(_call(_MUL_RULES[k], 1.0, w, x, w * x))
+    return _slope(_MUL_RULES[k], "mul", 1.0, w, x, w * x)
 
 
 registry.subscribe(_ScalarEngine())

@@ -9,13 +9,14 @@ from . import inplace, methods  # noqa: F401  (methods installs the registered o
 from .apply import function
 from .autograd import grad
 from .creation import arange, eye, full, full_like, linspace, ones_like, rand, randint, zeros_like
+from .recorded import RecordedStep, record_step
 from .tensor import Tensor, plain_index
 
 inplace.install()
 
-__all__ = ["Tensor", "arange", "concatenate", "einsum", "eye", "full", "full_like", "gather",
-           "grad", "linspace", "maximum", "minimum", "ones_like", "rand", "randint", "stack",
-           "where", "zeros_like"]
+__all__ = ["RecordedStep", "Tensor", "arange", "concatenate", "einsum", "eye", "full",
+           "full_like", "gather", "grad", "linspace", "maximum", "minimum", "ones_like", "rand",
+           "randint", "record_step", "stack", "where", "zeros_like"]
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

@@ -21,8 +21,8 @@ from .array_ops import _BY_DTYPE as _ARRAY_OPS
 from .array_ops import array_ops
 from .tensor import Tensor, constant, lift, make, operand_error, scalar
 
-__all__ = ["TensorOps", "apply", "binary", "finish", "function", "run", "tensor_ops",
-           "unary", "unary_with_params"]
+__all__ = ["TensorOps", "apply", "binary", "finish", "function", "result_array", "run",
+           "tensor_ops", "unary", "unary_with_params"]
 
 
 def _operands(op: OpDef, given: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Tensor, ...]]:
@@ -81,9 +81,8 @@ def _error(op: OpDef, operands: tuple[Any, ...], error: Exception) -> Exception:
     return type(error)(message)
 
 
-def finish(op: OpDef, data: Any, dtype: np.dtype, operands: tuple[Any, ...],
-           tensors: tuple[Tensor, ...], arrays: Any, params: dict[str, Any]) -> Tensor:
-    """The forward rule's result as a node: a NumPy scalar becomes an array, and a floating
+def result_array(data: Any, dtype: np.dtype, params: dict[str, Any]) -> np.ndarray:
+    """A forward rule's result as an array: a NumPy scalar becomes one, and a floating
     result keeps the inputs' floating dtype unless the op's parameters choose one (rules
     may mix in float64: a NumPy constant, ``where(c, 1.0, 0.0)``)."""
     if type(data) is not np.ndarray:
@@ -92,7 +91,14 @@ def finish(op: OpDef, data: Any, dtype: np.dtype, operands: tuple[Any, ...],
     if result is not dtype and result.kind == "f" and dtype.kind == "f" \
             and result != dtype and "dtype" not in params:
         data = data.astype(dtype)
-    return make(data, op, operands, tensors, arrays, params)
+    return data
+
+
+def finish(op: OpDef, data: Any, dtype: np.dtype, operands: tuple[Any, ...],
+           tensors: tuple[Tensor, ...], arrays: Any, params: dict[str, Any]) -> Tensor:
+    """The forward rule's result as a node (see ``result_array``)."""
+    return make(result_array(data, dtype, params), op, operands, tensors, arrays, params,
+                dtype)
 
 
 def run(op: OpDef, operands: tuple[Any, ...], tensors: tuple[Tensor, ...], arrays: Any,
@@ -143,7 +149,7 @@ def unary(op: OpDef) -> Callable[[Tensor], Tensor]:
         except (ValueError, IndexError, TypeError) as error:
             raise _error(op, operands, error) from None
         if type(data) is np.ndarray and data.dtype is dtype:
-            return make(data, op, operands, operands, (x,), no_params)
+            return make(data, op, operands, operands, (x,), no_params, dtype)
         return finish(op, data, dtype, operands, operands, (x,), no_params)
 
     return method
@@ -194,7 +200,7 @@ def binary(op: OpDef, reflected: bool = False) -> Callable[[Tensor, Any], Tensor
         except (ValueError, IndexError, TypeError) as error:
             raise _error(op, operands, error) from None
         if type(data) is np.ndarray and data.dtype is dtype:
-            return make(data, op, operands, tensors, (a, b), no_params)
+            return make(data, op, operands, tensors, (a, b), no_params, dtype)
         return finish(op, data, dtype, operands, tensors, (a, b), no_params)
 
     return method
@@ -226,7 +232,7 @@ class TensorOps:
     def _constant(self, x: Any) -> Any:
         # A number branch takes this namespace's dtype (np.where would make it float64).
         if isinstance(x, (int, float)):
-            return constant(np.asarray(x, dtype=self.dtype))
+            return constant(np.asarray(x, dtype=self.dtype), fixed=True)
         return x
 
     def where(self, condition: Any, a: Any, b: Any) -> Any:
@@ -236,11 +242,11 @@ class TensorOps:
 
     def zeros_like(self, x: Any) -> Tensor:
         return constant(np.zeros(np.shape(x._data if isinstance(x, Tensor) else x),
-                                 dtype=self.dtype))
+                                 dtype=self.dtype), fixed=True)
 
     def ones_like(self, x: Any) -> Tensor:
         return constant(np.ones(np.shape(x._data if isinstance(x, Tensor) else x),
-                                dtype=self.dtype))
+                                dtype=self.dtype), fixed=True)
 
 
 @cache

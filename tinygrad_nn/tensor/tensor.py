@@ -36,25 +36,30 @@ _EMPTY: dict[str, Any] = {}
 
 
 def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...], arrays: Any,
-         params: dict[str, Any]) -> Tensor:
+         params: dict[str, Any], dtype: np.dtype) -> Tensor:
     """A result node; it joins the graph when recording, differentiable, and any input
     requires grad (only floating results can).
 
     A recorded node keeps what backward needs: the op's record, its operands, the arrays
     the forward rule saw (``_saved``) and its own output (``_out``), and the version of
     each input Tensor, so that a later in-place change to one of them is caught.
+    ``dtype`` is the one the forward rule computed in (the ``ops`` it was given).
     """
     if type(data) is not np.ndarray:
         data = np.asarray(data)  # ufuncs on 0-d arrays return NumPy scalars
     out = _new(Tensor)
+    tape = _mode.tape
+    if tape is not None:  # a step being recorded (tensor/recorded.py)
+        tape.ran(out, op, args, params, dtype)
     out._data = data
     out.grad = None
     out._op = op.name
     out._retain = False
-    out._scope = _mode.scope
+    scope = _mode.recording
+    out._scope = () if scope is None else scope
     out._name = ""
     out._version = 0
-    if op.grads is not None and _mode.enabled and data.dtype.kind == "f":
+    if op.grads is not None and scope is not None and data.dtype.kind == "f":
         for t in prev:
             if t._requires_grad:
                 out._requires_grad = True
@@ -85,6 +90,14 @@ def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...], 
     return out
 
 
+def _refuse_while_recording(what: str) -> None:
+    """Raise if a step is being recorded in this thread: its replay would not do ``what``
+    (only ops are replayed, not Python)."""
+    tape = _mode.tape
+    if tape is not None:
+        tape.refuse(what)
+
+
 def _watch(out: Tensor, prev: tuple[Tensor, ...]) -> None:
     """Anomaly mode: remember where user code made ``out``, and refuse a NaN or infinity."""
     out._trace = user_line()
@@ -104,14 +117,19 @@ def bump_version(t: Tensor) -> None:
     Every library code path that writes into a tensor's existing array calls this, so
     that a backward through a graph that saved the old values can refuse to run.
     """
+    _refuse_while_recording("changes a tensor in place")
     t._version += 1
 
 
-def constant(data: Any) -> Tensor:
-    """A leaf that shares ``data`` and needs no gradient."""
+def constant(data: Any, *, fixed: bool = False) -> Tensor:
+    """A leaf that shares ``data`` and needs no gradient. ``fixed``: the library's own
+    constant (a number as an array), the same whatever data a step runs on."""
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     out = _new(Tensor)
+    tape = _mode.tape
+    if tape is not None and not fixed:
+        tape.made(out)
     out._data = data
     out.grad = None
     out._op = ""
@@ -250,6 +268,9 @@ class Tensor:
 
     def __init__(self, data: Operand, requires_grad: bool = False,
                  dtype: DTypeLike | None = None, name: str | None = None) -> None:
+        tape = _mode.tape
+        if tape is not None:
+            tape.made(self)
         self._data = to_array(data, dtype)
         self.grad = None
         self._op = ""
@@ -321,6 +342,7 @@ class Tensor:
         makes (optimizer steps, ``load_state_dict``, in-place ops) make such a backward
         raise instead, as in PyTorch.
         """
+        _refuse_while_recording("reads a tensor's values (.data, .numpy(), np.asarray)")
         if self._held:
             self._data = self._data.copy()
             self._held = 0
@@ -330,6 +352,7 @@ class Tensor:
     def data(self, array: Any) -> None:
         if array is self._data:  # an in-place update (x.data -= ...) assigns it back
             return
+        _refuse_while_recording("replaces a tensor's data")
         if not isinstance(array, np.ndarray):
             array = np.asarray(array, dtype=self._data.dtype)
         if array.dtype.kind not in "biuf":
@@ -389,6 +412,7 @@ class Tensor:
 
     def item(self) -> Any:
         """The single element as a Python number."""
+        _refuse_while_recording("reads a tensor's value (.item(), float(), int())")
         if self._data.size != 1:
             raise ValueError(
                 f"item(): only a single-element tensor converts to a Python number; "
@@ -397,6 +421,7 @@ class Tensor:
         return self._data.item()
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
+        _refuse_while_recording("reads a tensor's values (np.asarray, np.array)")
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
@@ -418,6 +443,7 @@ class Tensor:
         return (self[i] for i in range(len(self._data)))
 
     def __bool__(self) -> bool:
+        _refuse_while_recording("branches on a tensor's value (if, and, or, not)")
         if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with shape {self._data.shape} is ambiguous"
