@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml tinygrad_nn/_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,plot,data,bench,render,notebooks,docs,browser]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,plot,data,threads,bench,render,notebooks,docs,browser]"
 	touch $(STAMP)
 
 demo: $(STAMP)

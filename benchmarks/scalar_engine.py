@@ -1,9 +1,14 @@
 """Scalar engine: one SVM training step of a 2-16-16-1 ReLU MLP on 100 two-moons points.
 
 Contenders, all starting from the same weights and taking the same steps:
-- tinygrad_nn's ``Value`` engine;
+- tinygrad_nn's ``Value`` engine as a user writes it (``nn.MLP``: a ``dot`` node per neuron);
+- tinygrad_nn building micrograd's graph: a node per ``*`` and ``+``;
 - micrograd (``pip install -e ".[bench]"``), the engine this one grew from;
 - the same step written by hand in pure Python: the floor any scalar engine can approach.
+
+Each contender runs in a process of its own, with the garbage collector on as a user has it
+(a graph of 60,000 nodes per step is as much the collector's work as the arithmetic, and one
+contender's leftovers must not slow another), in alternating rounds.
 
 Also: backward time on chains of 1e3, 1e4 and 1e5 ops.
 
@@ -14,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
-from _timing import fmt_seconds, interleaved, machine, markdown_table
+from _timing import fmt_seconds, machine, markdown_table
 
 from tinygrad_nn import Value, nn, optim
 from tinygrad_nn.datasets import moons
@@ -29,8 +37,11 @@ SIZES = (2, 16, 16, 1)
 N_POINTS = 100
 L2 = 1e-4
 LEARNING_RATE = 0.05
-ROUNDS = 15
+ROUNDS = 5  # processes per contender
+STEPS = 5  # timed steps in each process
 CHAIN_LENGTHS = (1_000, 10_000, 100_000)
+FUSED, UNFUSED = "tinygrad_nn (nn.MLP)", "tinygrad_nn, micrograd's graph (* and + nodes)"
+MICROGRAD, BY_HAND = "micrograd", "hand-written Python"
 
 # Weights as nested lists: layers -> neurons -> (weights, bias).
 Weights = list[list[tuple[list[float], float]]]
@@ -176,21 +187,32 @@ class HandwrittenStep:
 def check_same_losses(steps: dict[str, Callable[[], float]], n: int = 5) -> float:
     """Run ``n`` steps of each contender from the same weights; return the largest loss gap."""
     losses = {name: [step() for _ in range(n)] for name, step in steps.items()}
-    reference = losses["tinygrad_nn"]
+    reference = losses[FUSED]
     return max(abs(a - b) for series in losses.values() for a, b in zip(series, reference))
 
 
-def training_step_contenders() -> dict[str, Callable[[], float]]:
+def contender(name: str) -> Callable[[], float]:
+    """One contender's training step, from the shared initial weights."""
     weights, (X, y) = initial_weights(), problem()
-    contenders: dict[str, Callable[[], float]] = {
-        "tinygrad_nn": TinygradStep(weights, X, y),
-        "tinygrad_nn, unfused (* and + nodes)": TinygradStep(weights, X, y, fused=False),
-        "hand-written Python": HandwrittenStep(weights, X, y),
-    }
-    try:
-        contenders["micrograd"] = micrograd_step(weights, X, y)
-    except ImportError:
-        print("micrograd is not installed (pip install -e '.[bench]'); skipping it")
+    if name == FUSED:
+        return TinygradStep(weights, X, y)
+    if name == UNFUSED:
+        return TinygradStep(weights, X, y, fused=False)
+    if name == BY_HAND:
+        return HandwrittenStep(weights, X, y)
+    if name == MICROGRAD:
+        return micrograd_step(weights, X, y)
+    raise ValueError(f"no contender named {name!r}")
+
+
+def training_step_contenders() -> dict[str, Callable[[], float]]:
+    names = [FUSED, UNFUSED, BY_HAND, MICROGRAD]
+    contenders: dict[str, Callable[[], float]] = {}
+    for name in names:
+        try:
+            contenders[name] = contender(name)
+        except ImportError:
+            print("micrograd is not installed (pip install -e '.[bench]'); skipping it")
     return contenders
 
 
@@ -212,27 +234,59 @@ def time_backward_100k_chain() -> None:
     chain(100_000).backward()
 
 
+def worker(name: str, steps: int) -> None:
+    """In a process of its own: one warm-up step, then ``steps`` timed ones; prints JSON."""
+    step = contender(name)
+    losses = [step()]
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        losses.append(step())
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"median": statistics.median(times), "losses": losses}))
+
+
+def in_own_processes(names: list[str], rounds: int, steps: int) -> dict[str, dict]:
+    """Each contender's median step time over ``rounds`` processes (run in alternation)."""
+    medians: dict[str, list[float]] = {name: [] for name in names}
+    losses: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name in names:
+            result = subprocess.run([sys.executable, __file__, "--worker", name,
+                                     "--steps", str(steps)],
+                                    capture_output=True, text=True, check=True)
+            run = json.loads(result.stdout)
+            medians[name].append(run["median"])
+            losses[name] = run["losses"]
+    return {name: {"time": statistics.median(medians[name]), "losses": losses[name]}
+            for name in names}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.steps)
+        return
 
-    gap = check_same_losses(training_step_contenders())
+    names = list(training_step_contenders())
+    results = in_own_processes(names, args.rounds, args.steps)
+    reference = results[FUSED]["losses"]
+    gap = max(abs(a - b) for r in results.values() for a, b in zip(r["losses"], reference))
     print(f"Measured on {machine()}; largest loss difference between contenders over "
-          f"5 steps: {gap:.1e}.")
+          f"{args.steps + 1} steps: {gap:.1e}.")
 
-    medians = interleaved(training_step_contenders(), rounds=args.rounds)
-    ours = medians["tinygrad_nn"]
-    rows = [
-        [name, fmt_seconds(t), f"{t / ours:.2f}x" if name != "tinygrad_nn" else "1x"]
-        for name, t in medians.items()
-    ]
-    print(f"\nOne training step (median of {args.rounds} interleaved rounds)")
-    print(markdown_table(["engine", "time per step", "time relative to tinygrad_nn"], rows))
-    if "micrograd" in medians:
-        print(f"tinygrad_nn is {medians['micrograd'] / ours:.1f}x faster than micrograd; "
-              f"hand-written Python is {ours / medians['hand-written Python']:.1f}x faster "
-              "than tinygrad_nn")
+    ours = results[FUSED]["time"]
+    rows = [[name, fmt_seconds(r["time"]), f"{r['time'] / ours:.2f}x",
+             f"{results[MICROGRAD]['time'] / r['time']:.1f}x" if MICROGRAD in results else "-"]
+            for name, r in results.items()]
+    print(f"\nOne training step (each contender in its own process, garbage collector on; "
+          f"median over {args.rounds} processes of the median of {args.steps} steps)")
+    print(markdown_table(["engine", "time per step", "time relative to nn.MLP",
+                          "faster than micrograd"], rows))
 
     chain_rows = []
     for n in CHAIN_LENGTHS:

@@ -2,12 +2,17 @@
 
 A step is: forward, softmax cross-entropy, backward, SGD update. Contenders, all starting
 from the same weights and taking the same steps:
-- tinygrad_nn's ``Tensor`` engine;
+- tinygrad_nn as a user writes it: ``nn.MLP``, ``F.cross_entropy``, ``optim.SGD``, eager;
+- the same with the loss recorded once and replayed (``tinygrad_nn.record_step``);
+- tinygrad_nn's raw ``Tensor`` ops (``x @ W1 + b1`` ..., the update by hand);
 - the same step written by hand in NumPy: the floor a NumPy engine can approach;
-- PyTorch CPU, when installed (``pip install torch==2.13.0``; not in any extra).
+- PyTorch CPU, as its users write it (``torch.nn``, ``torch.optim``), when installed
+  (``pip install torch==2.13.0``; not in any extra).
 
 Sizes (batch B, inputs D, hidden H) run from tiny, where per-op overhead dominates, to
-large, where the matrix products do. Also: per-op overhead of ``(a * b).sum().backward()``.
+large, where the matrix products do. Also: per-op overhead of ``(a * b).sum().backward()``
+against NumPy doing the same arithmetic, and small steps on a busy machine with NumPy's
+default BLAS threads against ``set_num_threads(1)``.
 
 Run ``python benchmarks/tensor_engine.py``: it prints the markdown block the README quotes.
 """
@@ -15,6 +20,8 @@ Run ``python benchmarks/tensor_engine.py``: it prints the markdown block the REA
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +29,9 @@ from typing import Any
 import numpy as np
 from _timing import fmt_seconds, interleaved, machine, markdown_table
 
-from tinygrad_nn import Tensor
+import tinygrad_nn as tg
+from tinygrad_nn import Tensor, nn, optim
+from tinygrad_nn.nn import functional as F
 
 SIZES = {  # name: (batch, inputs, hidden)
     "tiny": (16, 32, 32),
@@ -71,6 +80,35 @@ class TinygradStep:
         return loss.item()
 
 
+class UserStep:
+    """The step as a user writes it: ``nn.MLP`` + ``F.cross_entropy`` + ``optim.SGD``;
+    with ``record=True`` the loss goes through ``record_step`` (recorded, then replayed)."""
+
+    def __init__(self, weights: Weights, X: np.ndarray, y: np.ndarray,
+                 record: bool = False) -> None:
+        inputs, hidden = weights[0].shape
+        self.model = nn.MLP(inputs, [hidden, CLASSES], activation="relu")
+        self.model.load_state_dict({  # nn.Linear keeps weights as (out, in), as PyTorch
+            "layers.0.weight": weights[0].T, "layers.0.bias": weights[1],
+            "layers.1.weight": weights[2].T, "layers.1.bias": weights[3]})
+        self.optimizer = optim.SGD(self.model.parameters(), lr=LEARNING_RATE)
+        self.X, self.y = Tensor(X), y
+        self.loss = tg.record_step(self._loss) if record else None
+
+    def _loss(self, x: Tensor, y: Any) -> Tensor:
+        return F.cross_entropy(self.model(x), y)
+
+    def __call__(self) -> float:
+        self.optimizer.zero_grad()
+        if self.loss is None:
+            loss = self._loss(self.X, self.y)
+            loss.backward()
+        else:
+            loss = self.loss(self.X, self.y)
+        self.optimizer.step()
+        return loss.item()
+
+
 # ----- by hand: the floor ----------------------------------------------------------------
 
 
@@ -107,20 +145,22 @@ class NumpyStep:
 
 def torch_step(weights: Weights, X: np.ndarray, y: np.ndarray) -> Callable[[], float]:
     import torch
-    import torch.nn.functional as F
 
-    params = [torch.tensor(w, requires_grad=True) for w in weights]
+    inputs, hidden = weights[0].shape
+    model = torch.nn.Sequential(torch.nn.Linear(inputs, hidden), torch.nn.ReLU(),
+                                torch.nn.Linear(hidden, CLASSES))
+    with torch.no_grad():
+        for layer, w, b in ((model[0], weights[0], weights[1]), (model[2], weights[2], weights[3])):
+            layer.weight.copy_(torch.from_numpy(w.T.copy()))
+            layer.bias.copy_(torch.from_numpy(b))
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     tX, ty = torch.from_numpy(X), torch.from_numpy(y)
 
     def step() -> float:
-        W1, b1, W2, b2 = params
-        logits = F.relu(tX @ W1 + b1) @ W2 + b2
-        loss = F.cross_entropy(logits, ty)
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(tX), ty)
         loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p.add_(p.grad, alpha=-LEARNING_RATE)
-                p.grad = None
+        optimizer.step()
         return loss.item()
 
     return step
@@ -137,14 +177,20 @@ def torch_version() -> str | None:
 # ----- the runs --------------------------------------------------------------------------
 
 
+EAGER, RECORDED, RAW, NUMPY, TORCH = ("eager", "recorded", "raw Tensor ops", "NumPy by hand",
+                                      "PyTorch")
+
+
 def contenders(size: str) -> dict[str, Callable[[], float]]:
     weights, X, y = problem(*SIZES[size])
     steps: dict[str, Callable[[], float]] = {
-        "tinygrad_nn": TinygradStep(weights, X, y),
-        "NumPy by hand": NumpyStep(weights, X, y),
+        EAGER: UserStep(weights, X, y),
+        RECORDED: UserStep(weights, X, y, record=True),
+        RAW: TinygradStep(weights, X, y),
+        NUMPY: NumpyStep(weights, X, y),
     }
     if torch_version():
-        steps["PyTorch"] = torch_step(weights, X, y)
+        steps[TORCH] = torch_step(weights, X, y)
     return steps
 
 
@@ -157,6 +203,9 @@ def repeated(step: Callable[[], Any], times: int) -> Callable[[], None]:
 
 
 def calls_per_timing(step: Callable[[], Any]) -> int:
+    """How many steps make one timed call last MIN_CALL_SECONDS (judged from a step after
+    a first one: a recorded step's first call records, and is slower)."""
+    step()
     start = time.perf_counter()
     step()
     elapsed = time.perf_counter() - start
@@ -166,37 +215,57 @@ def calls_per_timing(step: Callable[[], Any]) -> int:
 def largest_loss_gap(steps: dict[str, Callable[[], float]], n: int = 5) -> float:
     """Run ``n`` steps of each contender from the same weights; the largest loss difference."""
     losses = {name: [step() for _ in range(n)] for name, step in steps.items()}
-    reference = losses["tinygrad_nn"]
+    reference = losses[EAGER]
     return max(abs(a - b) for series in losses.values() for a, b in zip(series, reference))
+
+
+def per_step(steps: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Median seconds per step of each contender, in interleaved rounds."""
+    reps = {name: calls_per_timing(step) for name, step in steps.items()}
+    medians = interleaved({n: repeated(s, reps[n]) for n, s in steps.items()}, rounds)
+    return {name: medians[name] / reps[name] for name in steps}
 
 
 def time_training_steps(rounds: int) -> list[list[str]]:
     rows = []
     for size, (batch, inputs, hidden) in SIZES.items():
         gap = largest_loss_gap(contenders(size))
-        steps = contenders(size)
-        reps = {name: calls_per_timing(step) for name, step in steps.items()}
-        medians = interleaved({n: repeated(s, reps[n]) for n, s in steps.items()}, rounds)
-        per_step = {name: medians[name] / reps[name] for name in steps}
-        ours = per_step["tinygrad_nn"]
-        row = [f"{size} ({batch}, {inputs}, {hidden})", fmt_seconds(ours),
-               fmt_seconds(per_step["NumPy by hand"]),
-               f"{ours / per_step['NumPy by hand']:.2f}x"]
-        if "PyTorch" in per_step:
-            row += [fmt_seconds(per_step["PyTorch"]), f"{ours / per_step['PyTorch']:.2f}x"]
+        times = per_step(contenders(size), rounds)
+        floor = times[NUMPY]
+        row = [f"{size} ({batch}, {inputs}, {hidden})", fmt_seconds(times[EAGER]),
+               fmt_seconds(times[RECORDED]), fmt_seconds(times[RAW]), fmt_seconds(floor),
+               f"{times[EAGER] / floor:.2f}x", f"{times[RECORDED] / floor:.2f}x",
+               f"{times[RAW] / floor:.2f}x"]
+        if TORCH in times:
+            row += [fmt_seconds(times[TORCH]), f"{times[EAGER] / times[TORCH]:.2f}x"]
         rows.append([*row, f"{gap:.1e}"])
     return rows
 
 
-def overhead_contenders(shape: tuple[int, ...]) -> dict[str, Callable[[], None]]:
+def overhead_contenders(shape: tuple[int, ...]) -> dict[str, Callable[[], Any]]:
+    """``(a * b).sum()`` and its backward: eager, recorded, NumPy doing the same arithmetic
+    (the product, the sum, a seed of ones and the two products of the gradient), PyTorch."""
     a = Tensor(np.ones(shape, np.float32), requires_grad=True)
     b = Tensor(np.ones(shape, np.float32), requires_grad=True)
 
-    def ours() -> None:
+    def eager() -> None:
         (a * b).sum().backward()
         a.grad = b.grad = None
 
-    runs = {"tinygrad_nn": ours}
+    step = tg.record_step(lambda: (a * b).sum())
+
+    def recorded() -> None:
+        step()
+        a.grad = b.grad = None
+
+    na, nb = np.ones(shape, np.float32), np.ones(shape, np.float32)
+
+    def numpy_same() -> tuple[Any, ...]:
+        out = (na * nb).sum()
+        seed = np.ones_like(out)  # d out / d out; broadcast by the products below
+        return out, seed * nb, seed * na
+
+    runs: dict[str, Callable[[], Any]] = {EAGER: eager, RECORDED: recorded, NUMPY: numpy_same}
     if torch_version():
         import torch
 
@@ -207,7 +276,7 @@ def overhead_contenders(shape: tuple[int, ...]) -> dict[str, Callable[[], None]]
             (ta * tb).sum().backward()
             ta.grad = tb.grad = None
 
-        runs["PyTorch"] = theirs
+        runs[TORCH] = theirs
     return runs
 
 
@@ -217,19 +286,66 @@ def time_overhead(rounds: int) -> list[list[str]]:
         runs = overhead_contenders(shape)
         reps = 2000
         medians = interleaved({n: repeated(r, reps) for n, r in runs.items()}, rounds)
-        ours = medians["tinygrad_nn"] / reps
-        row = [str(shape), fmt_seconds(ours)]
-        if "PyTorch" in medians:
-            theirs = medians["PyTorch"] / reps
-            row += [fmt_seconds(theirs), f"{ours / theirs:.2f}x"]
+        times = {name: medians[name] / reps for name in runs}
+        floor = times[NUMPY]
+        row = [str(shape), fmt_seconds(times[EAGER]), fmt_seconds(times[RECORDED]),
+               fmt_seconds(floor), f"{times[EAGER] / floor:.2f}x",
+               f"{times[RECORDED] / floor:.2f}x"]
+        if TORCH in times:
+            row += [fmt_seconds(times[TORCH])]
         rows.append(row)
+    return rows
+
+
+# ----- BLAS threads on a busy machine --------------------------------------------------
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def with_threads(step: Callable[[], Any], threads: int) -> Callable[[], Any]:
+    """``step`` with BLAS limited to ``threads`` (set before each timed call; the call
+    repeats the step long enough that setting costs nothing)."""
+    def run() -> Any:
+        tg.set_num_threads(threads)
+        return step()
+
+    return run
+
+
+def time_busy_machine(rounds: int) -> list[list[str]]:
+    """Eager small and medium steps with NumPy's default BLAS threads and with one, on an
+    idle machine and with a busy-looping process on every core."""
+    default = tg.get_num_threads()
+    rows = []
+    for busy in (False, True):
+        spinners = [multiprocessing.Process(target=_spin, daemon=True)
+                    for _ in range(os.cpu_count() or 1)] if busy else []
+        for p in spinners:
+            p.start()
+        try:
+            for size in ("small", "medium"):
+                step = contenders(size)[EAGER]
+                reps = calls_per_timing(step)
+                timed = {f"{default} threads": with_threads(repeated(step, reps), default),
+                         "1 thread": with_threads(repeated(step, reps), 1)}
+                medians = interleaved(timed, rounds)
+                many, one = (medians[name] / reps for name in timed)
+                rows.append(["busy" if busy else "idle", size, fmt_seconds(many),
+                             fmt_seconds(one), f"{many / one:.2f}x"])
+        finally:
+            for p in spinners:
+                p.kill()
+            tg.set_num_threads(default)
     return rows
 
 
 def time_training_step_tiny() -> None:
     """asv-style entry point: one tinygrad_nn training step at the tiny size."""
     weights, X, y = problem(*SIZES["tiny"])
-    TinygradStep(weights, X, y)()
+    UserStep(weights, X, y)()
 
 
 def main() -> None:
@@ -237,19 +353,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args()
 
-    print(f"Measured on {machine()}; "
+    print(f"Measured on {machine()}, {os.cpu_count()} cores; "
           f"{torch_version() or 'PyTorch not installed (pip install torch==2.13.0), skipped'}.")
-    header = ["size (B, D, H)", "tinygrad_nn", "NumPy by hand", "vs NumPy"]
+    header = ["size (B, D, H)", "eager", "recorded", "raw ops", "NumPy by hand",
+              "eager / NumPy", "recorded / NumPy", "raw / NumPy"]
     if torch_version():
-        header += ["PyTorch", "vs PyTorch"]
+        header += ["PyTorch", "eager / PyTorch"]
     header.append("loss gap (5 steps)")
-    print(f"\nOne training step (median of {args.rounds} interleaved rounds; "
-          "ratios are tinygrad_nn time / other time)")
+    print(f"\nOne training step through nn, F.cross_entropy and optim.SGD (median of "
+          f"{args.rounds} interleaved rounds; ratios are time / other time)")
     print(markdown_table(header, time_training_steps(args.rounds)))
 
-    header = ["shape", "tinygrad_nn"] + (["PyTorch", "ratio"] if torch_version() else [])
+    header = ["shape", "eager", "recorded", "NumPy, same arithmetic", "eager / NumPy",
+              "recorded / NumPy"] + (["PyTorch"] if torch_version() else [])
     print("\nPer-op overhead: (a * b).sum().backward()")
     print(markdown_table(header, time_overhead(args.rounds)))
+
+    print("\nBLAS threads: an eager step with NumPy's default threads and with "
+          "tinygrad_nn.set_num_threads(1), on an idle machine and with every core busy")
+    print(markdown_table(["machine", "size", "default threads", "1 thread",
+                          "default / 1 thread"], time_busy_machine(max(5, args.rounds // 3))))
 
 
 if __name__ == "__main__":

@@ -174,12 +174,27 @@ def present_data() -> None:
     assert len(X) == len(y) == 1797, (len(X), len(y))
 
 
+def missing_threads() -> None:
+    import tinygrad_nn
+
+    expect_missing("threads", lambda: tinygrad_nn.set_num_threads(1))
+    expect_missing("threads", tinygrad_nn.get_num_threads)
+
+
+def present_threads() -> None:
+    import tinygrad_nn
+
+    tinygrad_nn.set_num_threads(1)
+    assert tinygrad_nn.get_num_threads() == 1, tinygrad_nn.get_num_threads()
+
+
 # extra: (check without it, check with it)
 FEATURES: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
     "testing": (missing_testing, present_testing),
     "plot": (missing_plot, present_plot),
     "render": (missing_render, present_render),
     "data": (missing_data, present_data),
+    "threads": (missing_threads, present_threads),
 }
 
 

@@ -11,12 +11,14 @@ from .autograd import grad
 from .creation import arange, eye, full, full_like, linspace, ones_like, rand, randint, zeros_like
 from .recorded import RecordedStep, record_step
 from .tensor import Tensor, plain_index
+from .threads import get_num_threads, set_num_threads
 
 inplace.install()
 
 __all__ = ["RecordedStep", "Tensor", "arange", "concatenate", "einsum", "eye", "full",
-           "full_like", "gather", "grad", "linspace", "maximum", "minimum", "ones_like", "rand",
-           "randint", "record_step", "stack", "where", "zeros_like"]
+           "full_like", "gather", "get_num_threads", "grad", "linspace", "maximum", "minimum",
+           "ones_like", "rand", "randint", "record_step", "set_num_threads", "stack", "where",
+           "zeros_like"]
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

@@ -1,0 +1,251 @@
+"""record_step: a replay gives exactly the eager step's loss and gradients, or refuses."""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+import numpy as np
+import pytest
+
+import tinygrad_nn as tg
+from tinygrad_nn import Tensor, nn, ops, optim
+from tinygrad_nn.nn import functional as F
+from tinygrad_nn.tensor.tensor import bump_version
+
+RNG = np.random.default_rng(0)
+
+
+def batches(n: int, shape: tuple[int, ...], classes: int = 10, dtype: type = np.float32):
+    rng = np.random.default_rng(1)
+    return [(rng.normal(size=shape).astype(dtype), rng.integers(0, classes, shape[0]))
+            for _ in range(n)]
+
+
+def assert_same_training(model: nn.Module, loss_fn, data, lr: float = 0.1,
+                         optimizer: type = optim.SGD) -> tg.RecordedStep:
+    """Train two copies for len(data) steps, one eager and one recorded: every loss,
+    gradient and parameter must be bit for bit the same."""
+    twin = copy.deepcopy(model)
+    eager_opt = optimizer(model.parameters(), lr=lr)
+    step = tg.record_step(lambda *batch: loss_fn(twin, *batch))
+    replay_opt = optimizer(twin.parameters(), lr=lr)
+    for k, batch in enumerate(data):
+        eager_opt.zero_grad()
+        eager_loss = loss_fn(model, *(Tensor(b) if b.dtype.kind == "f" else b for b in batch))
+        eager_loss.backward()
+        replay_opt.zero_grad()
+        replayed_loss = step(*batch)
+        assert replayed_loss.item() == eager_loss.item(), f"step {k}: the losses differ"
+        assert not replayed_loss.requires_grad
+        for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+            np.testing.assert_array_equal(q.grad, p.grad, err_msg=f"step {k}: {name}.grad")
+        eager_opt.step()
+        replay_opt.step()
+    for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+        np.testing.assert_array_equal(q.data, p.data, err_msg=name)
+    return step
+
+
+def cross_entropy(model, x, y):
+    return F.cross_entropy(model(x), y)
+
+
+def test_an_mlp_trains_the_same_recorded_and_eager():
+    step = assert_same_training(nn.MLP(8, [16, 16, 10], activation="tanh", seed=0),
+                                cross_entropy, batches(6, (12, 8)))
+    assert step.recordings == 1  # recorded once, replayed five times
+
+
+def test_convolution_normalisation_and_adam_train_the_same():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, seed=0), nn.Activation("relu"),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.LayerNorm(64),
+                          nn.Linear(64, 10, seed=1))
+    assert_same_training(model, cross_entropy, batches(4, (5, 1, 8, 8)),
+                         optimizer=optim.Adam, lr=1e-2)
+
+
+def test_a_parameter_used_twice_and_float64_and_a_mean_squared_error():
+    layer = nn.Linear(4, 4, seed=0, dtype=np.float64)
+
+    def loss_fn(model, x, target):
+        hidden = model(model(x).sigmoid())  # the same weight at two places in the graph
+        return F.mse(hidden, target)
+
+    rng = np.random.default_rng(2)
+    data = [(rng.normal(size=(3, 4)), rng.normal(size=(3, 4))) for _ in range(3)]
+    assert_same_training(layer, loss_fn, data)
+
+
+def test_a_registered_user_op_replays_with_its_own_rules():
+    name = "recorded_test_square_plus"
+    ops.register(name, forward=lambda x, ops: x * x + x,
+                 grads=(lambda g, x, out, ops: g * (2 * x + 1),))
+    try:
+        def loss_fn(model, x, y):
+            return F.cross_entropy(getattr(model(x), name)(), y)
+
+        assert_same_training(nn.Linear(6, 10, seed=0), loss_fn, batches(3, (4, 6)))
+    finally:
+        ops.unregister(name)
+
+
+def test_a_new_batch_shape_records_again_and_old_shapes_replay():
+    model = nn.MLP(8, [10], seed=0)
+    step = tg.record_step(lambda x, y: cross_entropy(model, x, y))
+    for batch in batches(2, (12, 8)) + batches(2, (5, 8)) + batches(2, (12, 8)):
+        step(*batch)
+    assert step.recordings == 2
+
+
+def test_switching_train_and_eval_records_again():
+    model = nn.Sequential(nn.Linear(8, 10, seed=0), nn.Dropout(0.5, seed=0))
+    model.eval()  # dropout passes its input through: recordable
+    step = tg.record_step(lambda x, y: cross_entropy(model, x, y))
+    x, y = batches(1, (4, 8))[0]
+    step(x, y)
+    step(x, y)
+    assert step.recordings == 1
+    model.train()  # now dropout draws masks: the step must be recorded again, and refuses
+    with pytest.raises(RuntimeError, match="dropout mask"):
+        step(x, y)
+
+
+def test_turning_off_requires_grad_records_again():
+    model = nn.MLP(8, [6, 10], seed=0)
+    step = tg.record_step(lambda x, y: cross_entropy(model, x, y))
+    x, y = batches(1, (4, 8))[0]
+    step(x, y)
+    frozen = model.layers[0].weight
+    frozen.requires_grad = False
+    frozen.grad = None
+    step(x, y)
+    assert step.recordings == 2 and frozen.grad is None
+
+
+@pytest.mark.parametrize("reason, loss_fn, match", [
+    ("reads a value", lambda m, x, y: cross_entropy(m, x, y) * float(m(x).sum().item() > 0),
+     "reads a tensor's value"),
+    ("branches on a value", lambda m, x, y: cross_entropy(m, x, y) if m(x).sum() > 0
+     else cross_entropy(m, x, y) * 2, "branches on a tensor's value"),
+    ("makes data inside", lambda m, x, y: F.cross_entropy(m(x) + Tensor(np.ones(10)), y),
+     "not one of its inputs"),
+    ("an index array", lambda m, x, y: -m(x).log_softmax(axis=1)[np.arange(4), y].mean(),
+     "array parameter"),
+    ("changes a tensor", lambda m, x, y: m.layers[0].weight.add_(1.0) or
+     cross_entropy(m, x, y), "in place"),
+])
+def test_what_a_replay_would_lose_is_refused(reason, loss_fn, match):
+    model = nn.MLP(8, [10], seed=0)
+    step = tg.record_step(lambda x, y: loss_fn(model, x, y))
+    with pytest.raises(RuntimeError, match=match):
+        step(*batches(1, (4, 8))[0])
+
+
+def test_batchnorm_in_training_mode_is_refused_and_recorded_in_eval_mode():
+    model = nn.Sequential(nn.Linear(8, 10, seed=0), nn.BatchNorm1d(10))
+    step = tg.record_step(lambda x, y: cross_entropy(model, x, y))
+    batch = batches(1, (4, 8))[0]
+    with pytest.raises(RuntimeError, match=r"reads a tensor's values|in place"):
+        step(*batch)  # the running statistics: a replay would not update them
+    model.eval()
+    step(*batch)
+    assert step.recordings == 1
+
+
+def test_an_optimizer_step_inside_the_loss_function_is_refused():
+    model = nn.MLP(8, [10], seed=0)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    def whole_step(x, y):
+        loss = cross_entropy(model, x, y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    with pytest.raises(RuntimeError, match="in place"):
+        tg.record_step(whole_step)(*batches(1, (4, 8))[0])
+
+
+def test_labels_out_of_range_raise_at_every_replay():
+    model = nn.MLP(8, [10], seed=0)
+    step = tg.record_step(lambda x, y: cross_entropy(model, x, y))
+    x, y = batches(1, (4, 8))[0]
+    step(x, y)
+    for bad in (np.array([0, 1, 10, 2]), np.array([0, -1, 3, 2])):
+        with pytest.raises(ValueError, match=r"cross_entropy .*labels must lie in \[0, 10\)"):
+            step(x, bad)
+
+
+def test_a_parameter_changed_while_a_replay_runs_raises():
+    name = "recorded_test_meddler"
+    weight = Tensor(np.ones((3, 3), np.float32), requires_grad=True)
+    meddling = {"on": False}
+
+    def forward(x, ops):
+        if meddling["on"]:  # what another thread's optimizer step would do, mid-replay
+            bump_version(weight)
+        return x * 1.0
+
+    ops.register(name, forward=forward, grads=(lambda g, x, out, ops: g,))
+    try:
+        step = tg.record_step(lambda x: getattr(x @ weight, name)().sum())
+        x = np.ones((2, 3), np.float32)
+        step(x)
+        meddling["on"] = True
+        weight.grad = None
+        with pytest.raises(RuntimeError, match="changed in place while it ran"):
+            step(x)
+        assert weight.grad is None  # nothing half-stored
+    finally:
+        ops.unregister(name)
+
+
+def test_replays_in_several_threads_lose_no_gradient():
+    model = nn.MLP(8, [16, 10], seed=0)
+    step = tg.record_step(lambda x, y: cross_entropy(model, x, y))
+    batch = batches(1, (6, 8))[0]
+    step(*batch)
+    one = [p.grad.copy() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = None
+    threads = [threading.Thread(target=lambda: [step(*batch) for _ in range(20)])
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p, g in zip(model.parameters(), one):
+        np.testing.assert_allclose(p.grad, 80 * g, rtol=1e-4)
+
+
+def test_the_loss_must_be_a_single_element_computed_by_the_step():
+    model = nn.Linear(3, 2, seed=0)
+    with pytest.raises(RuntimeError, match="single-element"):
+        tg.record_step(lambda x: model(x))(np.ones((4, 3), np.float32))
+
+
+def test_inputs_take_no_gradient():
+    model = nn.Linear(3, 1, seed=0)
+    x = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    with pytest.raises(RuntimeError, match="input 0 requires grad"):
+        tg.record_step(lambda x: model(x).sum())(x)
+
+
+def test_a_step_inside_another_recording_is_refused():
+    model = nn.Linear(3, 1, seed=0)
+    inner = tg.record_step(lambda x: model(x).sum())
+    outer = tg.record_step(lambda x: inner(x) * model(x).sum())
+    with pytest.raises(RuntimeError, match="inside the recording of another"):
+        outer(np.ones((2, 3), np.float32))
+
+
+def test_under_no_grad_or_anomaly_mode_the_step_runs_eagerly():
+    model = nn.Linear(3, 1, seed=0)
+    step = tg.record_step(lambda x: model(x).sum())
+    x = np.ones((2, 3), np.float32)
+    with tg.detect_anomaly():
+        step(x)
+    assert step.recordings == 0 and model.weight.grad is not None
+    with tg.no_grad(), pytest.raises(RuntimeError, match="does not require grad"):
+        step(x)
