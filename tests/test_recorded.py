@@ -123,6 +123,17 @@ def test_turning_off_requires_grad_records_again():
     assert step.recordings == 2 and frozen.grad is None
 
 
+def test_a_parameter_given_an_array_of_another_shape_records_again():
+    weight = Tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    step = tg.record_step(lambda x: (x @ weight).sum())
+    step(np.ones((4, 3), np.float32))
+    weight.data = np.ones((3, 5), np.float32)
+    weight.grad = None
+    step(np.ones((4, 3), np.float32))
+    assert step.recordings == 2 and weight.grad.shape == (3, 5)
+    np.testing.assert_array_equal(weight.grad, np.full((3, 5), 4.0))
+
+
 @pytest.mark.parametrize("reason, loss_fn, match", [
     ("reads a value", lambda m, x, y: cross_entropy(m, x, y) * float(m(x).sum().item() > 0),
      "reads a tensor's value"),

@@ -344,20 +344,24 @@ class Value:
 def _count_users(root: Value) -> None:
     """Mark every node ``root`` depends on with this pass's token and count, in
     ``_users``, the edges from its consumers in this graph; ``_g`` starts at 0."""
-    token = root._mark = object()
-    root._users, root._g = 0, 0.0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        a, b = node._a, node._b
-        if a is None:
+    token = object()
+    arrivals = [root]  # every node reached, once per edge that reaches it (the root once)
+    while arrivals:
+        node = arrivals.pop()
+        if node._mark is token:
+            node._users += 1
             continue
-        for child in a if b is _MANY else (a,) if b is None else (a, b):
-            if child._mark is token:
-                child._users += 1
+        node._mark, node._users, node._g = token, 1, 0.0
+        a = node._a
+        if a is not None:
+            b = node._b
+            if b is _MANY:
+                arrivals.extend(a)
             else:
-                child._mark, child._users, child._g = token, 1, 0.0
-                stack.append(child)
+                arrivals.append(a)
+                if b is not None:
+                    arrivals.append(b)
+    root._users = 0  # reached by no edge
 
 
 def _backward_pass(root: Value) -> None:

@@ -219,7 +219,9 @@ class _Program:
         self.backward, kept = self._plan_backward(loss, by_id, slot)
         self.kept_slots = [at for at, _ in kept]
         self.kept_tensors = [t for _, t in kept]
-        self.live_flags = [t._requires_grad for t in self.lives]
+        # What the generated code assumed of each live tensor; a parameter given a new
+        # array of another shape (or a frozen one) means recording again.
+        self.live_signature = [self._signature(t) for t in self.lives]
         modules = {id(m): m for out, *_ in tape.ran_ops for m in out._scope}
         self.modules = [(m, m.training) for m in modules.values()]
         self._run = self._compile()
@@ -255,10 +257,15 @@ class _Program:
                           targets))
         return steps, kept
 
+    @staticmethod
+    def _signature(t: Tensor) -> tuple[bool, tuple[int, ...], np.dtype]:
+        return t._requires_grad, t._data.shape, t._data.dtype
+
     def still_valid(self) -> bool:
-        """False when a flag the recording depended on has changed since."""
+        """False when something the recording depended on has changed since: a module's
+        training flag, or a live tensor's requires_grad, shape or dtype."""
         return all(m.training == flag for m, flag in self.modules) and \
-            [t._requires_grad for t in self.lives] == self.live_flags
+            [self._signature(t) for t in self.lives] == self.live_signature
 
     def replay(self, inputs: list[np.ndarray]) -> Tensor:
         lives = self.lives
