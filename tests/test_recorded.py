@@ -153,6 +153,14 @@ def test_what_a_replay_would_lose_is_refused(reason, loss_fn, match):
         step(*batches(1, (4, 8))[0])
 
 
+def test_a_result_computed_before_the_step_is_refused():
+    weight = Tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    doubled = weight * 2  # a graph node made outside: a replay would not recompute it
+    step = tg.record_step(lambda x: (x @ doubled).sum())
+    with pytest.raises(RuntimeError, match="result computed before the step"):
+        step(np.ones((4, 3), np.float32))
+
+
 def test_batchnorm_in_training_mode_is_refused_and_recorded_in_eval_mode():
     model = nn.Sequential(nn.Linear(8, 10, seed=0), nn.BatchNorm1d(10))
     step = tg.record_step(lambda x, y: cross_entropy(model, x, y))

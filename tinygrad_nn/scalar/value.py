@@ -642,20 +642,14 @@ class ValueOps:
     registered ops they are made of.
     """
 
-    @staticmethod
-    def where(condition: Any, a: Any, b: Any) -> Any:
-        return a if condition else b
-
-    @staticmethod
-    def zeros_like(x: Any) -> float:
-        return 0.0
-
-    @staticmethod
-    def ones_like(x: Any) -> float:
-        return 1.0
+    # A branch is taken in Python, and a constant is a number, as on floats.
+    where = staticmethod(ScalarOps.where)
+    zeros_like = staticmethod(ScalarOps.zeros_like)
+    ones_like = staticmethod(ScalarOps.ones_like)
 
 
 VALUE_OPS = ValueOps()
+
 
 class _ScalarEngine:
     """Installs registered elementwise ops on ``Value`` and in the scalar ``ops``."""

@@ -194,6 +194,10 @@ class _Program:
                                 "Tensor(...) of an array), which a replay would reuse")
                 by_id[id(x)] = where  # type: ignore[assignment]
                 return where  # type: ignore[return-value]
+            if x._fn is not None:
+                tape.refuse(f"gives '{op.name}' a result computed before the step (by "
+                            f"'{x._op}', requiring grad), which a replay would reuse and "
+                            "backward would go through; compute it inside the step")
             by_id[id(x)] = ("live", len(self.lives))
             self.lives.append(x)
             return by_id[id(x)]
