@@ -138,6 +138,54 @@ def test_a_tensor_op_with_parameters_and_a_hand_written_gradient():
         ops.unregister("round_ste")
 
 
+def test_an_op_hands_its_rules_what_its_forward_saved():
+    # A row softmax whose rule reuses the forward's output of exp: `saved` is that array in
+    # a plain backward, and None under create_graph, where the rule recomputes on Tensors.
+    seen = []
+
+    def forward(x, ops):
+        e = ops.exp(x - ops.max(x, -1, True))
+        return e / ops.sum(e, -1, True), e
+
+    def rule(g, x, out, ops, saved=None):
+        seen.append(saved is None)
+        return out * (g - ops.sum(g * out, -1, True))
+
+    ops.register("saving_softmax", forward=forward, grads=(rule,), elementwise=False,
+                 saves=True, cases=lambda draw: ((draw.array((2, 3)),), {}))
+    try:
+        check_op("saving_softmax", max_examples=20)  # first and second derivatives
+        assert True in seen and False in seen  # both paths were taken
+        x = Tensor(np.array([[0.1, 2.0, -1.0]]), requires_grad=True)
+        weights = Tensor([[1.0, 2.0, 3.0]])
+        seen.clear()
+        (x.saving_softmax() * weights).sum().backward()
+        assert seen == [False]
+        eager = x.grad
+        step = tg.record_step(lambda: (x.saving_softmax() * weights).sum())
+        for _ in range(2):  # recorded, then replayed: the replay hands the rule saved too
+            x.grad = None
+            seen.clear()
+            step()
+            assert seen == [False]
+            np.testing.assert_array_equal(x.grad, eager)
+    finally:
+        ops.unregister("saving_softmax")
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"elementwise": True}, "saves=True is for a tensor op"),
+    ({"grads": (lambda g, x, out, ops: g,)}, r"grads\[0\] must take"),  # no saved=
+])
+def test_saves_is_refused_where_it_cannot_work(kwargs, match):
+    declaration = {"name": "saving_op", "forward": lambda x, ops: (x, None),
+                   "grads": (lambda g, x, out, ops, saved=None: g,), "elementwise": False,
+                   "saves": True}
+    with pytest.raises(TypeError, match=match):
+        ops.register(**{**declaration, **kwargs})
+    assert "saving_op" not in ops.names()
+
+
 # ----- The checks can fail --------------------------------------------------------------
 
 

@@ -83,8 +83,9 @@ def _vector_pair_case(draw: Any, same: bool) -> tuple[tuple[Any, ...], dict[str,
 def _linear_grad_weight(g: Any, x: Any, w: Any, b: Any, out: Any, ops: Any) -> Any:
     # out[..., j] = sum_i x[..., i] w[j, i]: every leading axis is a sample, so flatten
     # them and take one matrix product, g^T x, of shape (out features, in features).
-    return ops.matmul(ops.transpose(ops.reshape(g, (-1, w.shape[0])), None),
-                      ops.reshape(x, (-1, w.shape[1])))
+    if x.ndim != 2:
+        g, x = ops.reshape(g, (-1, w.shape[0])), ops.reshape(x, (-1, w.shape[1]))
+    return ops.matmul(ops.transpose(g, None), x)
 
 
 def _linear_case(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -63,20 +63,25 @@ def _cross_entropy(logits: Any, labels: Any, ops: Any, reduction: str = "mean") 
         picked = ops.getitem(shifted, (_positions(n), labels))
     except IndexError:
         raise _out_of_range(labels, classes) from None
-    return _reduced(ops.log(ops.sum(ops.exp(shifted), -1)) - picked, reduction, ops)
+    e = ops.exp(shifted)
+    total = ops.sum(e, -1, True)
+    losses = ops.log(ops.reshape(total, (n,))) - picked
+    return _reduced(losses, reduction, ops), e / total  # the softmax, for the gradient
 
 
 def _cross_entropy_grad(g: Any, logits: Any, labels: Any, out: Any, ops: Any,
-                        reduction: str = "mean") -> Any:
+                        reduction: str = "mean", saved: Any = None) -> Any:
     # d loss_i / d logits_i = softmax(logits_i) - one_hot(label_i), times the upstream
-    # gradient of loss_i: g / n for a mean, g for a sum, g_i for no reduction.
+    # gradient of loss_i: g / n for a mean, g for a sum, g_i for no reduction. The softmax
+    # is the forward's, or computed again on Tensors (under create_graph).
     n, classes = logits.shape
+    probabilities = ops.softmax(logits, axis=-1) if saved is None else saved
     one_hot = ops.getitem(_one_hots(classes, logits.dtype), labels)
     if reduction == "mean":
         g = g / n
     elif reduction == "none":
         g = ops.reshape(g, (n, 1))
-    return (ops.softmax(logits, axis=-1) - one_hot) * g
+    return (probabilities - one_hot) * g
 
 
 def _cross_entropy_case(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -92,6 +97,7 @@ register(
     grads=(_cross_entropy_grad, None),  # the labels take no gradient
     elementwise=False,
     method=False,
+    saves=True,
     cases=_cross_entropy_case,
     doc="-log softmax(logits)[label] per sample (batch, classes), reduced by mean, sum or "
         "none; one op, its gradient softmax - one_hot",

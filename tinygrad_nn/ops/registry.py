@@ -9,7 +9,9 @@ an ``ops`` namespace that the engine passes in::
 ``g`` is the gradient arriving at the output, ``out`` the output itself (so a rule need
 not recompute it). The same text runs on floats (``Value``), on ndarrays (``Tensor``) and
 on Tensors while ``grad(create_graph=True)`` records the backward pass, which is why second
-derivatives need no second rule.
+derivatives need no second rule. A tensor op may also hand its rules something else it
+computed on the way (``saves=True``: the forward returns ``(out, saved)`` and the rules
+get ``saved=``), as PyTorch's ``ctx.save_for_backward`` does.
 
 The registry knows no engine. Engines subscribe (``subscribe``): every registration, now
 or later, installs the op on them as methods and in their ``ops`` namespaces, and a
@@ -26,6 +28,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from .namespace import OPERATORS
 
 __all__ = ["OpDef", "Subscriber", "get", "names", "register", "subscribe", "unregister"]
 
@@ -62,6 +66,9 @@ class OpDef:
     # the scalar engine stores as the local gradient without multiplying by g = 1. Such
     # ops take floating-point tensors only.
     deriv: Rule | None = None
+    # The forward returns (out, saved), and the rules take saved= (None when the forward
+    # ran on other values than the rules see: under create_graph they recompute).
+    saves: bool = False
     _plain_params: frozenset[str] = field(default=frozenset(), init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +76,10 @@ class OpDef:
         # float default, which must be real numbers: bind checks only the latter.
         plain = frozenset(k for k, v in self.defaults.items() if type(v) is not float)
         object.__setattr__(self, "_plain_params", plain)
+
+    def output(self, result: Any) -> Any:
+        """A forward rule's result without what it saved for backward (see ``saves``)."""
+        return result[0] if self.saves else result
 
     @property
     def differentiable(self) -> bool:
@@ -176,6 +187,7 @@ def register(
     params: Mapping[str, tuple[float, float]] | None = None,
     cases: Callable[..., Any] | None = None,
     doc: str = "",
+    saves: bool = False,
     replace: bool = False,
 ) -> OpDef:
     """Declare an op once; it then exists on every engine, as a method and a function.
@@ -216,6 +228,12 @@ def register(
         is drawn with one random shape.
     doc
         One line with the formula; the method's docstring.
+    saves
+        For a tensor op (``elementwise=False``) whose backward can reuse what its forward
+        computed (a softmax, a factorisation): the forward returns ``(out, saved)``, and
+        each rule takes a keyword ``saved``, which is None when the rules run on other
+        values than the forward saw (as Tensors under ``create_graph=True``): a rule then
+        recomputes what it needs, with ``ops``.
     replace
         Replace an op registered under ``name`` (otherwise that raises).
 
@@ -232,17 +250,22 @@ def register(
                             "gradient flows through the ops its forward is built from")
         rules = None
     else:
-        rules = _grad_rules(name, grads, inputs, defaults, variadic)
+        if saves and (elementwise or variadic or grads is None or name in OPERATORS):
+            raise TypeError(f"register({name!r}): saves=True is for a tensor op "
+                            "(elementwise=False) with gradient rules, a fixed number of "
+                            "inputs and no Python operator")
+        rules = _grad_rules(name, grads, inputs, {**defaults, **({"saved": None} if saves
+                                                                 else {})}, variadic)
     op = OpDef(
         name=name, forward=forward, grads=rules, inputs=inputs, defaults=defaults,
         variadic=variadic, elementwise=elementwise, composite=composite, method=method,
         domain=_domains(name, domain, len(inputs)), kinks=tuple(float(k) for k in kinks),
-        params=_param_ranges(name, params, defaults), cases=cases, doc=doc,
+        params=_param_ranges(name, params, defaults), cases=cases, doc=doc, saves=saves,
     )
     return add(op, replace=replace)
 
 
-_RESERVED = ("self", "out", "g", "i", "ops")
+_RESERVED = ("self", "out", "g", "i", "ops", "saved")
 
 
 def add(op: OpDef, *, replace: bool = False) -> OpDef:

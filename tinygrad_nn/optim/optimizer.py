@@ -148,9 +148,10 @@ class Optimizer:
                     # Bumped before the write, so that a backward through a graph that saved
                     # the old values refuses to run, even one running in another thread.
                     bump_version(p)
-                    data = p._data
-                    self._update(data, np.asarray(p.grad, dtype=data.dtype),
-                                 self._state(p), group, self._scratch_for(p, data))
+                    data, grad = p._data, p.grad
+                    if type(grad) is not np.ndarray or grad.dtype is not data.dtype:
+                        grad = np.asarray(grad, dtype=data.dtype)
+                    self._update(data, grad, self._state(p), group, self._scratch_for(p, data))
             if values:
                 key = ("values", index)
                 data = np.fromiter((v.data for v in values), np.float64, len(values))
@@ -167,7 +168,7 @@ class Optimizer:
 
     def _scratch_for(self, key: StateKey, data: np.ndarray) -> np.ndarray:
         scratch = self._scratch.get(key)
-        if scratch is None or scratch.shape != data.shape or scratch.dtype != data.dtype:
+        if scratch is None or scratch.shape != data.shape or scratch.dtype is not data.dtype:
             scratch = self._scratch[key] = np.empty_like(data)
         return scratch
 

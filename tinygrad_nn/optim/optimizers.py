@@ -68,8 +68,12 @@ class SGD(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: Group, scratch: np.ndarray) -> None:
-        momentum = group["momentum"]
-        direction = _with_weight_decay(param, grad, group["weight_decay"])
+        momentum, decay = group["momentum"], group["weight_decay"]
+        if not momentum and not decay:  # plain SGD, the common case: p -= lr * g
+            np.multiply(grad, group["lr"], out=scratch)
+            param -= scratch
+            return
+        direction = _with_weight_decay(param, grad, decay)
         if momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:  # PyTorch starts the buffer at the first gradient

@@ -97,8 +97,11 @@ def result_array(data: Any, dtype: np.dtype, params: dict[str, Any]) -> np.ndarr
 def finish(op: OpDef, data: Any, dtype: np.dtype, operands: tuple[Any, ...],
            tensors: tuple[Tensor, ...], arrays: Any, params: dict[str, Any]) -> Tensor:
     """The forward rule's result as a node (see ``result_array``)."""
+    saved = None
+    if op.saves:
+        data, saved = data
     return make(result_array(data, dtype, params), op, operands, tensors, arrays, params,
-                dtype)
+                dtype, saved)
 
 
 def run(op: OpDef, operands: tuple[Any, ...], tensors: tuple[Tensor, ...], arrays: Any,

@@ -88,6 +88,9 @@ def backprop(root: Any, seed: Any, *, retain_graph: bool, create_graph: bool = F
                 continue
             if variadic:
                 gi = rule(g, *args, out=out, ops=ops, i=i, **params)
+            elif op.saves:  # what the forward kept, unless the rules run on Tensors
+                gi = rule(g, *args, out, ops, saved=None if create_graph else
+                          node._from_forward, **params)
             elif params:
                 gi = rule(g, *args, out, ops, **params)
             else:
@@ -196,7 +199,7 @@ def _release(order: list[Any]) -> None:
             node._prev = prev
             node._fn = None
             node._args = node._saved = node._versions = ()
-            node._out = None
+            node._out = node._from_forward = None
         elif node._requires_grad or type(node) is Released:
             continue  # a parameter, kept as it is (its .grad is worth drawing)
         else:

@@ -30,7 +30,7 @@ __all__ = ["TensorEngine"]
 
 def _method(op: OpDef) -> Callable[..., Any]:
     """``op`` as a method: ``x.op(*other_inputs, *params, **params)``."""
-    if not op.defaults and not op.variadic and not op.composite:
+    if not op.defaults and not op.variadic and not op.composite and not op.saves:
         if len(op.inputs) == 1:
             return unary(op)
         if len(op.inputs) == 2:
@@ -272,9 +272,11 @@ class TensorEngine:
 
 def _derived(op: OpDef) -> Callable[..., Any]:
     """A registered op in the array namespace: its forward rule on this namespace."""
-    forward = op.forward
+    forward, output = op.forward, op.output
     if op.variadic:
         return lambda self, *xs, **params: forward(*xs, ops=self, **params)
+    if op.saves:
+        return lambda self, *xs, **params: output(forward(*xs, self, **params))
     return lambda self, *xs, **params: forward(*xs, self, **params)
 
 

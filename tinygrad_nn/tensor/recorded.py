@@ -85,10 +85,12 @@ class RecordedStep:
             loss = self.loss_fn(*inputs)
             loss.backward()
             return loss
-        key = tuple((a.shape, a.dtype) for a in arrays)
+        key = tuple([(a.shape, a.dtype) for a in arrays])
         program = self._programs.get(key)
-        if program is not None and program.still_valid():
-            return program.replay(arrays)
+        if program is not None:
+            replayed = program.replay(arrays)
+            if replayed is not None:
+                return replayed
         loss, program = self._record(inputs, arrays)
         with self._lock:
             if len(self._programs) >= _MAX_RECORDINGS and key not in self._programs:
@@ -219,15 +221,12 @@ class _Program:
         self.sources = {self.first_result + k: sources
                         for k, (_, sources, *_) in enumerate(self.forward)}
         self.root = slot(by_id[id(loss)])
-        self.loss_dtype = loss._data.dtype
+        self.loss_shape, self.loss_dtype = loss._data.shape, loss._data.dtype
         self.backward, kept = self._plan_backward(loss, by_id, slot)
         self.kept_slots = [at for at, _ in kept]
         self.kept_tensors = [t for _, t in kept]
-        # What the generated code assumed of each live tensor; a parameter given a new
-        # array of another shape (or a frozen one) means recording again.
-        self.live_signature = [self._signature(t) for t in self.lives]
         modules = {id(m): m for out, *_ in tape.ran_ops for m in out._scope}
-        self.modules = [(m, m.training) for m in modules.values()]
+        self.modules = list(modules.values())
         self._run = self._compile()
 
     @staticmethod
@@ -261,39 +260,46 @@ class _Program:
                           targets))
         return steps, kept
 
-    @staticmethod
-    def _signature(t: Tensor) -> tuple[bool, tuple[int, ...], np.dtype]:
-        return t._requires_grad, t._data.shape, t._data.dtype
-
-    def still_valid(self) -> bool:
-        """False when something the recording depended on has changed since: a module's
-        training flag, or a live tensor's requires_grad, shape or dtype."""
-        return all(m.training == flag for m, flag in self.modules) and \
-            [self._signature(t) for t in self.lives] == self.live_signature
-
-    def replay(self, inputs: list[np.ndarray]) -> Tensor:
-        lives = self.lives
-        versions = [t._version for t in lives]
-        loss, seed, grads = self._run(*inputs, *[t._data for t in lives])
-        if [t._version for t in lives] != versions:  # another thread wrote one meanwhile
-            raise RuntimeError(
-                "record_step: a tensor the step reads was changed in place while it ran (by "
-                "another thread); the gradients would mix two versions of it, so none were "
-                "stored")
+    def replay(self, inputs: list[np.ndarray]) -> Tensor | None:
+        """Run the recorded step on ``inputs``: the loss, with the gradients added to
+        ``.grad``; or None if the recording no longer fits (record again)."""
+        result = self._run(*inputs, *self.lives, *self.modules)
+        if result is None:
+            return None
+        loss, seed, grads = result
         _keep_grads(list(zip(self.kept_tensors, grads)), id(seed))
         return constant(loss)
 
     def _compile(self) -> Callable[..., Any]:
         """The replay as one straight-line Python function, generated from the plan.
 
-        ``_run(*inputs, *live arrays)`` returns the loss, the seed and the kept gradients.
-        Every array is a local variable (``v<slot>``, gradients ``g<slot>``), so a replay
-        costs the rules' own NumPy calls and little else. The source is in linecache.
+        ``_run(*input arrays, *live tensors, *modules)`` returns the loss, the seed and the
+        kept gradients, or None if the recording no longer fits. Every array is a local
+        variable (``v<slot>``, gradients ``g<slot>``), so a replay costs the rules' own
+        NumPy calls and little else. The source is in linecache.
         """
         names: dict[str, Any] = {"ndarray": np.ndarray, "result_array": result_array,
-                                 "_failed": _failed}
+                                 "_failed": _failed, "_changed": _changed}
+        inputs = [f"v{k}" for k in range(self.n_inputs)]
+        lives = [f"L{k}" for k in range(len(self.lives))]
+        modules = [f"M{k}" for k in range(len(self.modules))]
+        lines = [f"def _run({', '.join(inputs + lives + modules)}):"]
+        # What the code below assumed, checked first: a module switched between train()
+        # and eval(), or a live tensor with another requires_grad, shape or dtype (a
+        # parameter given a new array) means recording again.
+        for k, module in enumerate(self.modules):
+            names[f"T{k}"] = module.training
+            lines += [f"    if M{k}.training != T{k}:", "        return None"]
+        for k, t in enumerate(self.lives):
+            v = f"v{self.n_inputs + k}"
+            names.update({f"R{k}": t._requires_grad, f"S{k}": t._data.shape,
+                          f"D{k}": t._data.dtype})
+            lines += [f"    {v} = L{k}._data",
+                      f"    if L{k}._requires_grad is not R{k} or {v}.shape != S{k} "
+                      f"or {v}.dtype is not D{k}:",
+                      "        return None",
+                      f"    n{k} = L{k}._version"]
         n_sources = self.n_inputs + len(self.lives)
-        lines = [f"def _run({', '.join(f'v{k}' for k in range(n_sources))}):"]
         for k, number in enumerate(self.constants):
             names[f"v{n_sources + k}"] = number
         for k, (op, sources, params, dtype, ops) in enumerate(self.forward):
@@ -303,17 +309,21 @@ class _Program:
             args = ", ".join(f"v{j}" for j in sources)
             call = f"f{at}({args}, ops=o{at}, **p{at})" if op.variadic else \
                 f"f{at}({args}, o{at}, **p{at})" if params else f"f{at}({args}, o{at})"
+            result = f"v{at}, k{at}" if op.saves else f"v{at}"  # k: what the forward kept
             lines += [
                 "    try:",
-                f"        v{at} = {call}",
+                f"        {result} = {call}",
                 "    except (ValueError, IndexError, TypeError) as error:",
                 f"        raise _failed({op.name!r}, error) from None",
                 f"    if type(v{at}) is not ndarray or v{at}.dtype is not d{at}:",
                 f"        v{at} = result_array(v{at}, d{at}, p{at})",
             ]
         root = self.root
-        names["one"] = np.ones((), dtype=self.loss_dtype)  # d loss / d loss
-        lines.append(f"    g{root} = seed = one.reshape(v{root}.shape).copy()")
+        # d loss / d loss, one array for every replay: read-only, and _keep_grads copies
+        # it if it is handed on as a gradient.
+        seed = names["seed"] = np.ones(self.loss_shape, dtype=self.loss_dtype)
+        seed.flags.writeable = False
+        lines.append(f"    g{root} = seed")
         assigned = {root}
         for at, op, params, ops, targets in self.backward:
             args = ", ".join(f"v{j}" for j in self.sources[at])
@@ -321,10 +331,11 @@ class _Program:
                 tag = f"{at}_{i}"
                 names.update({f"r{tag}": rule, f"s{tag}": shape, f"t{tag}": dtype,
                               f"o{tag}": ops, f"p{tag}": params})
+                extra = (f", saved=k{at}" if op.saves else "") + (f", **p{tag}" if params else "")
                 if op.variadic:
-                    call = f"r{tag}(g{at}, {args}, out=v{at}, ops=o{tag}, i={i}, **p{tag})"
+                    call = f"r{tag}(g{at}, {args}, out=v{at}, ops=o{tag}, i={i}{extra})"
                 else:
-                    call = f"r{tag}(g{at}, {args}, v{at}, o{tag}{f', **p{tag}' if params else ''})"
+                    call = f"r{tag}(g{at}, {args}, v{at}, o{tag}{extra})"
                 lines += [
                     f"    gi = {call}",
                     f"    if gi.shape != s{tag}:",
@@ -334,6 +345,9 @@ class _Program:
                     f"    g{child} = g{child} + gi" if child in assigned else f"    g{child} = gi",
                 ]
                 assigned.add(child)
+        if lives:  # another thread wrote into a tensor the step read, while it ran
+            changed = " or ".join(f"L{k}._version != n{k}" for k in range(len(lives)))
+            lines += [f"    if {changed}:", "        raise _changed()"]
         kept = "".join(f"g{slot}, " for slot in self.kept_slots)
         lines.append(f"    return v{root}, seed, ({kept})")
         source = "\n".join(lines) + "\n"
@@ -342,6 +356,12 @@ class _Program:
         exec(compile(source, filename, "exec"), names)
         run: Callable[..., Any] = names["_run"]
         return run
+
+
+def _changed() -> RuntimeError:
+    return RuntimeError(
+        "record_step: a tensor the step reads was changed in place while it ran (by "
+        "another thread); the gradients would mix two versions of it, so none were stored")
 
 
 def _failed(op: str, error: Exception) -> Exception:

@@ -36,14 +36,15 @@ _EMPTY: dict[str, Any] = {}
 
 
 def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...], arrays: Any,
-         params: dict[str, Any], dtype: np.dtype) -> Tensor:
+         params: dict[str, Any], dtype: np.dtype, saved: Any = None) -> Tensor:
     """A result node; it joins the graph when recording, differentiable, and any input
     requires grad (only floating results can).
 
     A recorded node keeps what backward needs: the op's record, its operands, the arrays
     the forward rule saw (``_saved``) and its own output (``_out``), and the version of
     each input Tensor, so that a later in-place change to one of them is caught.
-    ``dtype`` is the one the forward rule computed in (the ``ops`` it was given).
+    ``dtype`` is the one the forward rule computed in (the ``ops`` it was given), and
+    ``saved`` what it kept for the gradient rules (ops registered with ``saves=True``).
     """
     if type(data) is not np.ndarray:
         data = np.asarray(data)  # ufuncs on 0-d arrays return NumPy scalars
@@ -69,6 +70,7 @@ def make(data: Any, op: OpDef, args: tuple[Any, ...], prev: tuple[Tensor, ...], 
                 out._params = params
                 out._saved = arrays
                 out._out = data
+                out._from_forward = saved
                 out._held = 1  # its own output is saved (rules may read it)
                 if len(prev) == 1:
                     out._versions = (t._version,)
@@ -194,6 +196,7 @@ class Tensor:
         "_args",
         "_data",
         "_fn",
+        "_from_forward",
         "_held",
         "_name",
         "_op",
@@ -224,6 +227,7 @@ class Tensor:
     # Recorded nodes only: the arrays the forward rule saw, the output, the inputs' versions.
     _saved: Any
     _out: np.ndarray
+    _from_forward: Any  # what an op registered with saves=True kept for its rules
     _versions: tuple[int, ...]
     _held: int  # how many unreleased nodes saved this tensor's array (see the data property)
     _trace: str  # where user code made it (anomaly mode only)
