@@ -238,6 +238,36 @@ def test_replays_in_several_threads_lose_no_gradient():
         np.testing.assert_allclose(p.grad, 80 * g, rtol=1e-4)
 
 
+def test_replays_keep_memory_flat():
+    import gc
+    import tracemalloc
+
+    model = nn.MLP(8, [16, 10], seed=0)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    step = tg.record_step(lambda x, y: cross_entropy(model, x, y))
+    batch = batches(1, (6, 8))[0]
+
+    def train(n):
+        for _ in range(n):
+            optimizer.zero_grad()
+            step(*batch)
+            optimizer.step()
+
+    train(5)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        train(10)
+        gc.collect()
+        after_ten, _ = tracemalloc.get_traced_memory()
+        train(200)
+        gc.collect()
+        after_more, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after_more - after_ten < 20_000  # nothing kept per step
+
+
 def test_the_loss_must_be_a_single_element_computed_by_the_step():
     model = nn.Linear(3, 2, seed=0)
     with pytest.raises(RuntimeError, match="single-element"):
