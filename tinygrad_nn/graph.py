@@ -8,9 +8,11 @@ moment its root is dropped; the cyclic garbage collector never has to look at it
 
 from __future__ import annotations
 
+import linecache
 import os
 import threading
 import traceback
+from collections.abc import Callable
 from contextlib import ContextDecorator
 from typing import Any
 
@@ -115,6 +117,20 @@ def user_line() -> str:
         if not os.path.abspath(frame.filename).startswith(_PACKAGE):
             return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
     return "(no user code on the stack)"
+
+
+def compile_function(source: str, name: str, namespace: dict[str, Any],
+                     filename: str) -> Callable[..., Any]:
+    """The function ``name`` defined by generated Python ``source``, run in ``namespace``.
+
+    The engines generate their hot paths (Value's operator methods, a recorded step's
+    replay). The source is entered in linecache under ``filename`` (a path inside this
+    package, so anomaly mode never takes it for user code), and tracebacks show it.
+    """
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    function: Callable[..., Any] = namespace[name]
+    return function
 
 
 def created_at(node: Any) -> str:

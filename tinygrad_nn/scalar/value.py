@@ -17,7 +17,6 @@ cycles and are freed by reference counting as soon as they are dropped.
 
 from __future__ import annotations
 
-import linecache
 import math
 import numbers
 import threading
@@ -27,10 +26,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 import numpy as np
 
 from .. import ops as registry
-from ..graph import _mode, anomaly, created_at, toposort, user_line
+from ..graph import _mode, anomaly, compile_function, created_at, toposort, user_line
 from ..ops.namespace import ELEMENTWISE, OPERATORS
 from ..ops.registry import OpDef
-from .local_forms import CONSTANT, INPUT, OUTPUT, local_form, operator_form
+from .local_forms import INPUT, OUTPUT, local_form, operator_form
 from .math_ops import SCALAR_OPS, ScalarOps
 
 __all__ = ["Value"]
@@ -538,36 +537,34 @@ _REFLECTED = _template("self, other", "b", _taking("a", False),
                        "    node._da = {slope_b}\n    node._b = None\n")
 
 
-def _slope_text(rule: Any, which: str, arity: int) -> str:
-    """The expression for one local derivative in generated code (``rule_a`` is the
-    gradient rule of input ``a``, ``constant_a`` its constant)."""
+def _slope_text(rule: Any, which: str, arity: int, names: dict[str, Any]) -> str:
+    """The expression for one local derivative in generated code: an input, the output,
+    a constant (added to ``names`` as ``constant_a``), or a call of the rule (``rule_a``,
+    the gradient rule of input ``a``)."""
+    names[f"rule_{which}"] = rule
     form = local_form(rule, arity)
     if form is None:
         args = "1.0, a, b, out" if arity == 2 else "1.0, a, out"
         return f"_slope(rule_{which}, name, {args})"
     if form[0] == INPUT:
         return "ab"[form[1]]
-    return "out" if form[0] == OUTPUT else f"constant_{which}"
+    if form[0] == OUTPUT:
+        return "out"
+    names[f"constant_{which}"] = form[1]  # the one form left: a constant
+    return f"constant_{which}"
 
 
 def _generate(op: OpDef, template: str, method_name: str) -> Callable[..., Value]:
     """Compile ``template`` for ``op`` as ``Value.<method_name>``."""
     arity = len(op.inputs)
     rules: Any = op.grads
-    names = {"name": op.name, "forward": op.forward, "rule_a": rules[0]}
-    if arity == 1:
-        slopes = {"slope_a": _slope_text(rules[0], "a", 1)}
-        if op.deriv is not None:  # the one-input shorthand: deriv(x, out, ops)
-            names["rule_a"] = op.deriv
-            slopes["slope_a"] = "_slope(rule_a, name, a, out)"
+    names: dict[str, Any] = {"name": op.name, "forward": op.forward}
+    if op.deriv is not None:  # the one-input shorthand: deriv(x, out, ops) is the slope
+        names["rule_a"] = op.deriv
+        slopes = {"slope_a": "_slope(rule_a, name, a, out)"}
     else:
-        names["rule_b"] = rules[1]
-        slopes = {"slope_a": _slope_text(rules[0], "a", 2),
-                  "slope_b": _slope_text(rules[1], "b", 2)}
-    for which, rule in zip("ab", rules):
-        form = local_form(rule, arity)
-        if form is not None and form[0] == CONSTANT:
-            names[f"constant_{which}"] = form[1]
+        slopes = {f"slope_{which}": _slope_text(rule, which, arity, names)
+                  for which, rule in zip("ab", rules)}
     operator = operator_form(op.forward, arity)
     inputs = "a" if arity == 1 else "a, b"
     if operator is None:
@@ -576,12 +573,8 @@ def _generate(op: OpDef, template: str, method_name: str) -> Callable[..., Value
         forward = f"{operator}a" if arity == 1 else f"a {operator} b"
     source = template.format(method=method_name, forward=forward,
                              inputs="(a,)" if arity == 1 else "(a, b)", **slopes)
-    filename = f"{__file__} (generated: Value.{method_name})"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {**globals(), **names}
-    exec(compile(source, filename, "exec"), namespace)
-    method: Callable[..., Value] = namespace[method_name]
-    return method
+    return compile_function(source, method_name, {**globals(), **names},
+                            f"{__file__} (generated: Value.{method_name})")
 
 
 def apply(op: OpDef, operands: Sequence[Any], params: dict[str, Any]) -> Value:

@@ -149,21 +149,27 @@ def _float64(x: Any) -> tuple[np.ndarray, np.dtype]:
     return x.astype(np.float64, copy=False), dtype
 
 
+def _by_magnitude(x: Any, near_zero: Any, from_tail: Any) -> np.ndarray:
+    """Elementwise in float64: ``near_zero(x)`` where |x| is small, else
+    ``from_tail(x, erfc(|x|))``; the result in a floating input's dtype, float64 otherwise."""
+    x, dtype = _float64(x)
+    y = np.abs(x)
+    near = y <= _NEAR_ZERO
+    if near.all():
+        return near_zero(x).astype(dtype, copy=False)
+    out = from_tail(x, _erfc_positive(np.clip(y, _NEAR_ZERO, _ERFC_UNDERFLOW)))
+    if near.any():
+        out = np.where(near, near_zero(np.clip(x, -_NEAR_ZERO, _NEAR_ZERO)), out)
+    return out.astype(dtype, copy=False)
+
+
 def erf(x: Any) -> np.ndarray:
     """The error function, 2/sqrt(pi) * integral of exp(-t^2) from 0 to x, elementwise.
 
     Computed in float64 whatever the input (float32 included); the result has a floating
     input's dtype, float64 otherwise.
     """
-    x, dtype = _float64(x)
-    y = np.abs(x)
-    near = y <= _NEAR_ZERO
-    if near.all():
-        return _erf_near_zero(x).astype(dtype, copy=False)
-    out = np.copysign(1.0 - _erfc_positive(np.clip(y, _NEAR_ZERO, _ERFC_UNDERFLOW)), x)
-    if near.any():
-        out = np.where(near, _erf_near_zero(np.clip(x, -_NEAR_ZERO, _NEAR_ZERO)), out)
-    return out.astype(dtype, copy=False)
+    return _by_magnitude(x, _erf_near_zero, lambda x, tail: np.copysign(1.0 - tail, x))
 
 
 def erfc(x: Any) -> np.ndarray:
@@ -172,16 +178,8 @@ def erfc(x: Any) -> np.ndarray:
     Computed in float64 whatever the input (float32 included); the result has a floating
     input's dtype, float64 otherwise.
     """
-    x, dtype = _float64(x)
-    y = np.abs(x)
-    near = y <= _NEAR_ZERO
-    if near.all():
-        return (1.0 - _erf_near_zero(x)).astype(dtype, copy=False)
-    tail = _erfc_positive(np.clip(y, _NEAR_ZERO, _ERFC_UNDERFLOW))
-    out = np.where(x < 0, 2.0 - tail, tail)
-    if near.any():
-        out = np.where(near, 1.0 - _erf_near_zero(np.clip(x, -_NEAR_ZERO, _NEAR_ZERO)), out)
-    return out.astype(dtype, copy=False)
+    return _by_magnitude(x, lambda x: 1.0 - _erf_near_zero(x),
+                         lambda x, tail: np.where(x < 0, 2.0 - tail, tail))
 
 
 # ----- Convolution and pooling primitives (Tensor only; the ops are in ops/conv.py) -------

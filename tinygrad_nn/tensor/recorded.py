@@ -27,14 +27,13 @@ read afresh at every replay, so optimizer updates between steps are seen.
 
 from __future__ import annotations
 
-import linecache
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..graph import _mode, anomaly, toposort
+from ..graph import _mode, anomaly, compile_function, toposort
 from ..ops.registry import OpDef
 from .apply import result_array
 from .array_ops import array_ops
@@ -77,7 +76,6 @@ class RecordedStep:
         self.recordings = 0  # how many times a call recorded (for tests and curiosity)
 
     def __call__(self, *inputs: Any) -> Tensor:
-        arrays = [x._data if type(x) is Tensor else np.asarray(x) for x in inputs]
         if _mode.tape is not None:
             raise RuntimeError("record_step: a recorded step cannot run inside the "
                                "recording of another")
@@ -85,6 +83,7 @@ class RecordedStep:
             loss = self.loss_fn(*inputs)
             loss.backward()
             return loss
+        arrays = [x._data if type(x) is Tensor else np.asarray(x) for x in inputs]
         key = tuple([(a.shape, a.dtype) for a in arrays])
         program = self._programs.get(key)
         if program is not None:
@@ -351,11 +350,8 @@ class _Program:
         kept = "".join(f"g{slot}, " for slot in self.kept_slots)
         lines.append(f"    return v{root}, seed, ({kept})")
         source = "\n".join(lines) + "\n"
-        filename = f"{__file__} (generated: a recorded step of {len(self.forward)} ops)"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), names)
-        run: Callable[..., Any] = names["_run"]
-        return run
+        return compile_function(source, "_run", names, f"{__file__} (generated: a "
+                                f"recorded step of {len(self.forward)} ops)")
 
 
 def _changed() -> RuntimeError:

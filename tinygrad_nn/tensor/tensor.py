@@ -128,7 +128,12 @@ def constant(data: Any, *, fixed: bool = False) -> Tensor:
     constant (a number as an array), the same whatever data a step runs on."""
     if type(data) is not np.ndarray:
         data = np.asarray(data)
-    out = _new(Tensor)
+    return _fill_leaf(_new(Tensor), data, fixed)
+
+
+def _fill_leaf(out: Tensor, data: np.ndarray, fixed: bool) -> Tensor:
+    """Set every field of ``out`` as a leaf holding ``data`` that needs no gradient. A step
+    being recorded notes it as made inside the step, unless it is ``fixed``."""
     tape = _mode.tape
     if tape is not None and not fixed:
         tape.made(out)
@@ -272,21 +277,7 @@ class Tensor:
 
     def __init__(self, data: Operand, requires_grad: bool = False,
                  dtype: DTypeLike | None = None, name: str | None = None) -> None:
-        tape = _mode.tape
-        if tape is not None:
-            tape.made(self)
-        self._data = to_array(data, dtype)
-        self.grad = None
-        self._op = ""
-        self._retain = False
-        self._scope = ()
-        self._name = ""
-        self._version = 0
-        self._held = 0
-        self._fn = None
-        self._prev = self._args = ()
-        self._params = _EMPTY
-        self._requires_grad = False
+        _fill_leaf(self, to_array(data, dtype), fixed=False)
         if requires_grad:
             self.requires_grad = True
         if name:
