@@ -92,6 +92,39 @@ def test_softmax_family_over_an_empty_axis():
     assert x.softmax(axis=1).shape == (2, 0) and x.log_softmax(axis=1).shape == (2, 0)
 
 
+# Many rows of few entries (a batch of logits) take a vectorised path for max and min
+# along the last axis; it must give NumPy's own reduction (NaN and infinities included)
+# and the same gradients.
+@pytest.mark.parametrize("shape", [(40, 10), (3, 40, 5), (64, 32), (64, 33), (16, 10)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_max_and_min_along_short_rows_are_numpys(shape, keepdims):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=shape).astype(np.float32)
+    x.reshape(-1)[[0, 7, 50]] = [np.nan, -inf, inf]
+    x[..., 1, :] = -0.0
+    t = leaf(x, np.float32)
+    for method, reduce in (("max", np.maximum.reduce), ("min", np.minimum.reduce)):
+        for axis in (-1, x.ndim - 1):
+            got = getattr(t, method)(axis=axis, keepdims=keepdims).data
+            expected = reduce(x, axis=-1, keepdims=keepdims)
+            assert got.shape == expected.shape and got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+    smooth = rng.permutation(np.arange(np.prod(shape), dtype=np.float64)).reshape(shape)
+    assert tensor_gradcheck(lambda a: a.max(axis=-1).sum() - a.min(axis=-1, keepdims=True).sum(),
+                            [Tensor(smooth, requires_grad=True)])
+
+
+def test_a_bias_gradient_is_an_array_of_its_own():
+    # Summed over the batch axis only: no reshape of a kept axis, so no view to copy.
+    x = Tensor(np.ones((5, 3)), requires_grad=True)
+    b = Tensor(np.zeros(3), requires_grad=True)
+    c = Tensor(np.zeros(()), requires_grad=True)
+    ((x + b) * 2.0 + c).sum().backward()
+    np.testing.assert_array_equal(b.grad, [10.0, 10.0, 10.0])
+    assert b.grad.base is None and b.grad.flags.writeable
+    assert c.grad.shape == () and float(c.grad) == 15.0
+
+
 # ----- Variance and standard deviation ----------------------------------------------------
 
 

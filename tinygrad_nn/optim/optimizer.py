@@ -139,38 +139,41 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, with its group's current values."""
+        update, states, scratches = self._update, self.state, self._scratch
         for index, group in enumerate(self.param_groups):
             values = []
             for p in group["params"]:
+                grad = p.grad
+                if grad is None:  # a Tensor without a gradient (a Value's is a number)
+                    continue
                 if type(p) is Value:
                     values.append(p)
-                elif p.grad is not None:
-                    # Bumped before the write, so that a backward through a graph that saved
-                    # the old values refuses to run, even one running in another thread.
-                    bump_version(p)
-                    data, grad = p._data, p.grad
-                    if type(grad) is not np.ndarray or grad.dtype is not data.dtype:
-                        grad = np.asarray(grad, dtype=data.dtype)
-                    self._update(data, grad, self._state(p), group, self._scratch_for(p, data))
+                    continue
+                # Bumped before the write, so that a backward through a graph that saved
+                # the old values refuses to run, even one running in another thread.
+                bump_version(p)
+                data = p._data
+                if type(grad) is not np.ndarray or grad.dtype is not data.dtype:
+                    grad = np.asarray(grad, dtype=data.dtype)
+                scratch = scratches.get(p)  # working memory, reused from step to step
+                if scratch is None or scratch.shape != data.shape \
+                        or scratch.dtype is not data.dtype:
+                    scratch = scratches[p] = np.empty_like(data)
+                state = states.get(p)
+                if state is None:
+                    state = self._state(p)
+                update(data, grad, state, group, scratch)
             if values:
                 key = ("values", index)
                 data = np.fromiter((v.data for v in values), np.float64, len(values))
                 grad = np.fromiter((v.grad for v in values), np.float64, len(values))
-                self._update(data, grad, self._state(key), group, self._scratch_for(key, data))
+                update(data, grad, self._state(key), group, np.empty_like(data))
                 for v, x in zip(values, data.tolist()):
                     v.data = x
 
     def _state(self, key: StateKey) -> dict[str, Any]:
-        state = self.state.get(key)
-        if state is None:
-            state = self.state[key] = {}
-        return state
-
-    def _scratch_for(self, key: StateKey, data: np.ndarray) -> np.ndarray:
-        scratch = self._scratch.get(key)
-        if scratch is None or scratch.shape != data.shape or scratch.dtype is not data.dtype:
-            scratch = self._scratch[key] = np.empty_like(data)
-        return scratch
+        """The state of ``key``, made empty on first use."""
+        return self.state.setdefault(key, {})
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: Group, scratch: np.ndarray) -> None:

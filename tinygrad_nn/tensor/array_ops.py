@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -20,16 +20,18 @@ __all__ = ["ArrayOps", "array_ops", "broadcast_to", "erf", "erfc", "fold_windows
 
 
 @lru_cache(maxsize=4096)
-def _summed_axes(from_shape: tuple[int, ...], to_shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Axes to sum so that an array of ``from_shape`` becomes ``to_shape`` (with keepdims)."""
+def _sum_plan(from_shape: tuple[int, ...], to_shape: tuple[int, ...]
+              ) -> tuple[tuple[int, ...], bool]:
+    """Axes to sum so that an array of ``from_shape`` becomes ``to_shape``, and whether the
+    sum must keep them and reshape (it need not when only leading axes go, the common case
+    of a bias: the plain sum is then a fresh array of ``to_shape``)."""
     lead = len(from_shape) - len(to_shape)
     if lead < 0 or any(
         n != 1 and n != m for n, m in zip(to_shape, from_shape[lead:])
     ):
         raise ValueError(f"sum_to: shape {from_shape} does not broadcast from {to_shape}")
-    return tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(to_shape) if n == 1 and from_shape[lead + i] != 1
-    )
+    inner = tuple(lead + i for i, n in enumerate(to_shape) if n == 1 and from_shape[lead + i] != 1)
+    return tuple(range(lead)) + inner, bool(inner) or not to_shape
 
 
 def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
@@ -37,8 +39,28 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     shape = tuple(shape)
     if g.shape == shape:
         return g
-    summed = np.add.reduce(g, axis=_summed_axes(g.shape, shape), keepdims=True)
-    return summed.reshape(shape)
+    axes, keep = _sum_plan(g.shape, shape)
+    if not keep:
+        return np.add.reduce(g, axis=axes)
+    return np.add.reduce(g, axis=axes, keepdims=True).reshape(shape)
+
+
+# NumPy reduces max and min along a short last axis one row at a time (14 µs for 256 rows
+# of 10 logits); across the rows of the transposed copy the same reduction is vectorised
+# (3 µs). Measured: a gain from 32 rows of at most 32 entries; fewer rows or longer ones
+# lose.
+_SHORT_ROW, _MANY_ROWS = 32, 32
+
+
+def extreme(ufunc: np.ufunc, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``ufunc.reduce`` (``np.maximum`` or ``np.minimum``) of ``x`` along ``axis``."""
+    if type(axis) is int and type(x) is np.ndarray and x.size >= _MANY_ROWS and \
+            (axis == -1 or axis == x.ndim - 1):
+        width = x.shape[-1]
+        if 0 < width <= _SHORT_ROW and x.size >= _MANY_ROWS * width:
+            rows = ufunc.reduce(x.reshape(-1, width).T.copy(), axis=0)
+            return rows.reshape((*x.shape[:-1], 1) if keepdims else x.shape[:-1])
+    return ufunc.reduce(x, axis=axis, keepdims=keepdims)
 
 
 # np.broadcast_to builds an iterator in Python (~4 µs); below this many elements a filled
@@ -349,13 +371,8 @@ class ArrayOps:
     def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         return np.add.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
 
-    @staticmethod
-    def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
-
-    @staticmethod
-    def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return np.minimum.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
+    max = staticmethod(partial(extreme, np.maximum))
+    min = staticmethod(partial(extreme, np.minimum))
 
     @staticmethod
     def reshape(x: Any, shape: Sequence[int]) -> Any:

@@ -13,7 +13,7 @@ so no rule deals with broadcasting. Nodes are duck-typed: nothing here imports `
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -212,7 +212,7 @@ def _release(order: list[Any]) -> None:
         stand_in.requires_grad = node._requires_grad
 
 
-def _keep_grads(kept: list[tuple[Any, Any]], seed: int) -> None:
+def _keep_grads(kept: Iterable[tuple[Any, Any]], seed: int) -> None:
     """Add each gradient to its node's ``.grad``, under one lock for the whole pass."""
     handed_out = {seed}
     with _accumulating:

@@ -226,6 +226,7 @@ class _Program:
         self.kept_tensors = [t for _, t in kept]
         modules = {id(m): m for out, *_ in tape.ran_ops for m in out._scope}
         self.modules = list(modules.values())
+        self.held = (*self.lives, *self.modules)  # what _run takes after the inputs
         self._run = self._compile()
 
     @staticmethod
@@ -262,11 +263,11 @@ class _Program:
     def replay(self, inputs: list[np.ndarray]) -> Tensor | None:
         """Run the recorded step on ``inputs``: the loss, with the gradients added to
         ``.grad``; or None if the recording no longer fits (record again)."""
-        result = self._run(*inputs, *self.lives, *self.modules)
+        result = self._run(*inputs, *self.held)
         if result is None:
             return None
         loss, seed, grads = result
-        _keep_grads(list(zip(self.kept_tensors, grads)), id(seed))
+        _keep_grads(zip(self.kept_tensors, grads), id(seed))
         return constant(loss)
 
     def _compile(self) -> Callable[..., Any]:

@@ -119,7 +119,9 @@ def bump_version(t: Tensor) -> None:
     Every library code path that writes into a tensor's existing array calls this, so
     that a backward through a graph that saved the old values can refuse to run.
     """
-    _refuse_while_recording("changes a tensor in place")
+    tape = _mode.tape  # inline (one frame, not two): optimizers call this per parameter
+    if tape is not None:
+        tape.refuse("changes a tensor in place")
     t._version += 1
 
 
