@@ -90,6 +90,22 @@ def test_a_registered_user_op_replays_with_its_own_rules():
         ops.unregister(name)
 
 
+def test_an_embedding_takes_its_indices_as_an_input_and_checks_them_at_every_replay():
+    class Bag(nn.Module):  # mean of the embedded tokens, then a linear classifier
+        def __init__(self) -> None:
+            self.embed, self.head = nn.Embedding(20, 6, seed=0), nn.Linear(6, 10, seed=1)
+
+        def forward(self, tokens):
+            return self.head(self.embed(tokens).mean(axis=1))
+
+    rng = np.random.default_rng(3)
+    data = [(rng.integers(0, 20, (5, 7)), rng.integers(0, 10, 5)) for _ in range(4)]
+    step = assert_same_training(Bag(), cross_entropy, data)
+    assert step.recordings == 1
+    with pytest.raises(IndexError, match=r"embedding .*indices must lie in \[0, 20\)"):
+        step(np.full((5, 7), 20), data[0][1])
+
+
 def test_a_new_batch_shape_records_again_and_old_shapes_replay():
     model = nn.MLP(8, [10], seed=0)
     step = tg.record_step(lambda x, y: cross_entropy(model, x, y))

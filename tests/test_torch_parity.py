@@ -300,6 +300,7 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "getitem": lambda x, index=(): x.reshape(-1)[_positions(x.shape, index)],
     "scatter_to": _scatter_to,
     "gather": lambda x, index, axis=0: x.gather(axis, index),
+    "embedding": lambda indices, weight: torch.nn.functional.embedding(indices, weight),
     "masked_fill": lambda x, mask, value=0.0: x.masked_fill(mask, value),
     "diagonal": lambda x, offset=0, axis1=0, axis2=1: x.diagonal(offset, axis1, axis2),
     "concatenate": lambda *xs, axis=0: torch.cat(xs, axis),

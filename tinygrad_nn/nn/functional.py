@@ -25,6 +25,7 @@ from ..tensor.apply import apply
 __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "embedding",
     "hinge",
     "l2",
     "linear",
@@ -133,6 +134,18 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None:
         return x @ weight.T if isinstance(x, Tensor) else Tensor(x) @ weight.T
     return apply(ops.get("linear"), (x, weight, bias), {})
+
+
+def embedding(indices: Any, weight: Tensor) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by ``indices``: one ``embedding`` node.
+
+    ``indices`` are integers of any shape in [0, num_embeddings) (a Tensor, an array or a
+    list; checked by the op); the result is (*indices.shape, dim). A row picked several
+    times adds up its gradients. As PyTorch's ``F.embedding``.
+    """
+    if not isinstance(indices, Tensor):
+        indices = np.asarray(indices)  # a list of ints stays int (a Tensor of it would be float)
+    return apply(ops.get("embedding"), (indices, weight), {})
 
 
 # ----- Logistic regression ---------------------------------------------------------------

@@ -704,13 +704,7 @@ class Embedding(Module):
         self.weight = Tensor(np.asarray(table, dtype), requires_grad=True)
 
     def forward(self, indices: Any) -> Tensor:
-        index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
-        if index.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got dtype {index.dtype}")
-        if index.size and (index.min() < 0 or index.max() >= self.num_embeddings):
-            raise IndexError(f"Embedding: indices must lie in [0, {self.num_embeddings}), "
-                             f"got {index.min()}...{index.max()}")
-        return self.weight[index]
+        return F.embedding(indices, self.weight)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

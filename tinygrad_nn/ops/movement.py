@@ -494,6 +494,39 @@ register(
 )
 
 
+def _embedding(indices: Any, weight: Any, ops: Any) -> Any:
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"indices must be integers, got dtype {indices.dtype}")
+    rows = weight.shape[0]
+    # Checked here, in the op, so that every replay of a recorded step checks its batch
+    # too. As in PyTorch (and unlike NumPy), a negative index is out of range.
+    if indices.size and (ops.min(indices) < 0 or ops.max(indices) >= rows):
+        raise IndexError(f"indices must lie in [0, {rows}), got "
+                         f"{ops.min(indices)}...{ops.max(indices)}")
+    return ops.getitem(weight, indices)
+
+
+def _embedding_case(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    rows, width = draw.integers(1, 4), draw.integers(1, 3)
+    indices = _int_array(draw, draw.shape(max_dims=2), 0, rows - 1)
+    return (indices, draw.array((rows, width))), {}
+
+
+register(
+    "embedding",
+    forward=_embedding,
+    # NOTE: a row picked several times adds up its gradients. (Under create_graph the
+    # indices arrive as a Tensor: np.asarray reads its values.)
+    grads=(None, lambda g, indices, weight, out, ops:
+           ops.scatter_to(g, weight.shape, np.asarray(indices), True)),
+    elementwise=False,
+    method=False,
+    cases=_embedding_case,
+    doc="rows of weight (num_embeddings, dim) picked by integer indices of any shape: "
+        "(*indices.shape, dim), as PyTorch's F.embedding(indices, weight)",
+)
+
+
 def _masked_fill(x: Any, mask: Any, ops: Any, value: float = 0.0) -> Any:
     if mask.dtype != np.bool_:
         raise TypeError(f"mask must be boolean, got dtype {mask.dtype}")
