@@ -7,11 +7,15 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, reject, settings
+from hypothesis import strategies as st
 
 import tinygrad_nn as tg
 from tinygrad_nn import Tensor, nn, ops, optim
+from tinygrad_nn.functions import function
 from tinygrad_nn.nn import functional as F
 from tinygrad_nn.tensor.tensor import bump_version
+from tinygrad_nn.testing.strategies import op_cases
 
 RNG = np.random.default_rng(0)
 
@@ -44,6 +48,7 @@ def assert_same_training(model: nn.Module, loss_fn, data, lr: float = 0.1,
         replay_opt.step()
     for (name, p), q in zip(model.named_parameters(), twin.parameters()):
         np.testing.assert_array_equal(q.data, p.data, err_msg=name)
+    assert step.traced == step.recordings, "the rules' NumPy calls were not traced"
     return step
 
 
@@ -212,7 +217,7 @@ def test_labels_out_of_range_raise_at_every_replay():
             step(x, bad)
 
 
-def test_a_parameter_changed_while_a_replay_runs_raises():
+def test_a_parameter_changed_while_the_rules_replay_raises():
     name = "recorded_test_meddler"
     weight = Tensor(np.ones((3, 3), np.float32), requires_grad=True)
     meddling = {"on": False}
@@ -220,18 +225,79 @@ def test_a_parameter_changed_while_a_replay_runs_raises():
     def forward(x, ops):
         if meddling["on"]:  # what another thread's optimizer step would do, mid-replay
             bump_version(weight)
-        return x * 1.0
+        return np.asarray(x) * 1.0  # (np.asarray: a replay of traced calls cannot follow)
 
     ops.register(name, forward=forward, grads=(lambda g, x, out, ops: g,))
     try:
         step = tg.record_step(lambda x: getattr(x @ weight, name)().sum())
         x = np.ones((2, 3), np.float32)
         step(x)
+        assert step.traced == 0  # the rules themselves replay
         meddling["on"] = True
         weight.grad = None
         with pytest.raises(RuntimeError, match="changed in place while it ran"):
             step(x)
         assert weight.grad is None  # nothing half-stored
+    finally:
+        ops.unregister(name)
+
+
+def test_a_parameter_changed_while_a_traced_replay_runs_raises():
+    weight = Tensor(np.ones((3, 3), np.float32), requires_grad=True)
+    step = tg.record_step(lambda x: (x @ weight).tanh().sum())
+    x = np.ones((2, 3), np.float32)
+    step(x)
+    assert step.traced == 1
+    traced = next(iter(step._programs.values()))._traced
+    # Another thread's optimizer step, made while the replay computes tanh.
+    name = next(k for k, v in traced.__globals__.items() if getattr(v, "__name__", "") == "tanh")
+    tanh = traced.__globals__[name]
+
+    def meddling_tanh(*args, **kwargs):
+        bump_version(weight)
+        return tanh(*args, **kwargs)
+
+    traced.__globals__[name] = meddling_tanh
+    weight.grad = None
+    with pytest.raises(RuntimeError, match="changed in place while it ran"):
+        step(x)
+    assert weight.grad is None
+
+
+def test_a_rule_that_decides_on_the_data_replays_the_other_way_exactly():
+    # The traced replay keeps the rule's decision as a guard; data that decides the other
+    # way runs the rule itself, so every step is the eager one.
+    name = "recorded_test_branching"
+
+    def grad_rule(g, x, out, ops):
+        return g * (2.0 if bool(ops.all(x > 0)) else -3.0)
+
+    ops.register(name, forward=lambda x, ops: x * 2.0, grads=(grad_rule,))
+    try:
+        def loss_fn(model, x, sign, y):  # every input to the op > 0 exactly when sign > 0
+            return F.cross_entropy(getattr(model(x).exp() * sign, name)(), y)
+
+        rng = np.random.default_rng(4)
+        data = [(rng.normal(size=(4, 6)).astype(np.float32), np.array([sign], np.float32),
+                 rng.integers(0, 10, 4)) for sign in (1, 1, -1, 1, -1)]
+        step = assert_same_training(nn.Linear(6, 10, seed=0), loss_fn, data)
+        assert step.recordings == 1
+    finally:
+        ops.unregister(name)
+
+
+def test_a_rule_that_draws_random_numbers_replays_the_rule_itself():
+    # A trace would keep the noise it saw as a constant; recording notices that tracing
+    # and the rule disagree, and replays the rule.
+    name = "recorded_test_noisy"
+    rng = np.random.default_rng(5)
+    ops.register(name, forward=lambda x, ops: x + rng.normal(size=x.shape).astype(x.dtype),
+                 grads=(lambda g, x, out, ops: g,))
+    try:
+        weight = Tensor(np.ones((3, 3), np.float32), requires_grad=True)
+        step = tg.record_step(lambda x: getattr(x @ weight, name)().sum())
+        losses = {step(np.ones((2, 3), np.float32)).item() for _ in range(4)}
+        assert step.traced == 0 and len(losses) == 4
     finally:
         ops.unregister(name)
 
@@ -314,3 +380,66 @@ def test_under_no_grad_or_anomaly_mode_the_step_runs_eagerly():
     assert step.recordings == 0 and model.weight.grad is not None
     with tg.no_grad(), pytest.raises(RuntimeError, match="does not require grad"):
         step(x)
+
+
+# ----- Every registered op, generated from the registry ------------------------------------
+
+
+def _replay_matches_eager(name: str, case) -> None:
+    """Record sum(op(*inputs) * weights) with its float inputs as parameters; replay it as
+    recorded, then after the parameters moved (new data of the same shapes, as after an
+    optimizer step): every loss and gradient must be the eager one, bit for bit."""
+    op_function = function(name)
+    floats = [k for k, x in enumerate(case.inputs)
+              if isinstance(x, np.ndarray) and x.dtype.kind == "f"]
+    if not floats:
+        reject()
+    params = {k: Tensor(case.inputs[k].copy(), requires_grad=True) for k in floats}
+    data = [x for k, x in enumerate(case.inputs) if k not in params]
+
+    def loss_fn(weights, *rest):
+        rest_iter = iter(rest)
+        args = [params[k] if k in params else next(rest_iter) for k in range(len(case.inputs))]
+        out = op_function(*args, **case.params)
+        parts = out if isinstance(out, (tuple, list)) else [out]
+        return sum((part * w).sum() for part, w in zip(parts, weights.split(1, axis=0)))
+
+    with tg.no_grad():
+        probe = op_function(*[params.get(k, x) for k, x in enumerate(case.inputs)],
+                            **case.params)
+    parts = probe if isinstance(probe, (tuple, list)) else [probe]
+    if not parts or parts[0].dtype.kind != "f" or any(p.shape != parts[0].shape for p in parts):
+        reject()  # a boolean or integer result, or parts of several shapes: no loss to take
+    weights = np.random.default_rng(0).normal(size=(len(parts), *parts[0].shape))
+    step = tg.record_step(loss_fn)
+    rng = np.random.default_rng(1)
+    for round_ in range(3):
+        if round_ == 2:  # new values, as an optimizer step would give
+            for p in params.values():
+                p.data = p.data + rng.normal(scale=1e-3, size=p.shape)
+        eager = loss_fn(Tensor(weights), *data)
+        if not eager.requires_grad:
+            reject()
+        expected = tg.grad(eager, list(params.values()), allow_unused=True)
+        for p in params.values():
+            p.grad = None
+        try:
+            loss = step(weights, *data)
+        except RuntimeError as refusal:
+            if "record_step" not in str(refusal):
+                raise
+            reject()  # what a replay would get wrong (an index array as a parameter)
+        assert np.array_equal(loss.data, eager.data, equal_nan=True), f"round {round_}: loss"
+        for k, (p, e) in enumerate(zip(params.values(), expected)):
+            got = np.zeros(p.shape) if p.grad is None else p.grad
+            assert np.array_equal(got, e.data, equal_nan=True), f"round {round_}: input {k}"
+
+
+@pytest.mark.parametrize("name", [n for n in ops.names() if ops.get(n).differentiable])
+def test_every_op_replays_exactly_as_eager(name):
+    @settings(max_examples=8, deadline=None, database=None)
+    @given(st.data())
+    def run(data) -> None:
+        _replay_matches_eager(name, data.draw(op_cases(name)))
+
+    run()

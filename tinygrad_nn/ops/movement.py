@@ -447,10 +447,15 @@ def _gather_grid(shape: Shape, axis: int) -> tuple[Any, ...]:
     return tuple(grid)
 
 
+def _index_array(index: Any) -> Any:
+    """An op's index input as an array: under create_graph it arrives as a Tensor."""
+    return getattr(index, "_data", index)
+
+
 def _gather_index(x_shape: Shape, index: Any, axis: int) -> tuple[Any, ...]:
     """``index`` (the shape of the result) as a NumPy index into an array of ``x_shape``:
     result[i, j] = x[index[i, j], j] along axis 0, and so on."""
-    index = np.asarray(index)  # an ndarray, or a Tensor while a backward is recorded
+    index = _index_array(index)
     a = normalize_axis(axis, len(x_shape))
     if index.dtype.kind not in "iu":
         raise TypeError(f"index must hold integers, got dtype {index.dtype}")
@@ -515,10 +520,9 @@ def _embedding_case(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 register(
     "embedding",
     forward=_embedding,
-    # NOTE: a row picked several times adds up its gradients. (Under create_graph the
-    # indices arrive as a Tensor: np.asarray reads its values.)
+    # NOTE: a row picked several times adds up its gradients.
     grads=(None, lambda g, indices, weight, out, ops:
-           ops.scatter_to(g, weight.shape, np.asarray(indices), True)),
+           ops.scatter_to(g, weight.shape, _index_array(indices), True)),
     elementwise=False,
     method=False,
     cases=_embedding_case,

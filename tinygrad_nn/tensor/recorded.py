@@ -8,6 +8,14 @@ the same gradient rules in the same order on plain arrays. The loss and the grad
 exactly those of the eager step, bit for bit, and no node is made. (The idea of TinyJit
 and of CUDA graphs, on NumPy.)
 
+The rules are also traced once, when recording (``tracing.py``): a replay then makes just
+the NumPy calls they made, without calling them, which in a small step halves what is
+left of Python's overhead. What a rule decided in Python from the values (a check, a
+branch) is a guard: data that decides otherwise replays the rules themselves. So a
+rule's other Python (a print, a counter, a global it reads) runs when the step is
+recorded, not at every replay; a rule that draws random numbers is noticed (its trace
+and its replay disagree) and replayed itself.
+
 A replay repeats ops, not Python: numbers, branches and loops in the step are those of
 the recording. So a step is recorded only if nothing it does would be lost; otherwise
 the recording raises, naming what the step did:
@@ -39,6 +47,7 @@ from .apply import result_array
 from .array_ops import array_ops
 from .backprop import _keep_grads
 from .tensor import Tensor, constant
+from .tracing import Trace, Traced, TracingOps, real
 
 __all__ = ["RecordedStep", "record_step"]
 
@@ -73,7 +82,9 @@ class RecordedStep:
         self.loss_fn = loss_fn
         self._programs: dict[tuple[Any, ...], _Program] = {}
         self._lock = threading.Lock()
-        self.recordings = 0  # how many times a call recorded (for tests and curiosity)
+        # For tests and curiosity: how many times a call recorded, and how many of those
+        # recordings replay as traced NumPy calls (the others call the rules).
+        self.recordings = self.traced = 0
 
     def __call__(self, *inputs: Any) -> Tensor:
         if _mode.tape is not None:
@@ -96,6 +107,7 @@ class RecordedStep:
                 self._programs.pop(next(iter(self._programs)))
             self._programs[key] = program
             self.recordings += 1
+            self.traced += program._traced is not None
         loss.backward()
         return loss.detach()
 
@@ -228,6 +240,7 @@ class _Program:
         self.modules = list(modules.values())
         self.held = (*self.lives, *self.modules)  # what _run takes after the inputs
         self._run = self._compile()
+        self._traced = self._trace([t._data for t in inputs])
 
     @staticmethod
     def _plan_backward(loss: Tensor, by_id: dict[int, tuple[str, int]],
@@ -263,30 +276,36 @@ class _Program:
     def replay(self, inputs: list[np.ndarray]) -> Tensor | None:
         """Run the recorded step on ``inputs``: the loss, with the gradients added to
         ``.grad``; or None if the recording no longer fits (record again)."""
-        result = self._run(*inputs, *self.held)
-        if result is None:
-            return None
+        result = None
+        if self._traced is not None:
+            try:
+                result = self._traced(*inputs, *self.held)
+            except _ChangedWhileRunning:
+                raise
+            except Exception:  # the rules' own replay raises it, naming the op
+                result = None
+        if result is None:  # a guard failed (or the recording no longer fits)
+            result = self._run(*inputs, *self.held)
+            if result is None:
+                return None
         loss, seed, grads = result
         _keep_grads(zip(self.kept_tensors, grads), id(seed))
         return constant(loss)
 
-    def _compile(self) -> Callable[..., Any]:
-        """The replay as one straight-line Python function, generated from the plan.
+    # ----- Code generation ---------------------------------------------------------------
+    # Two replays are generated from the plan: ``_run`` calls the rules themselves;
+    # ``_traced`` makes only the NumPy calls the rules made when traced (see tracing.py),
+    # under guards, and falls back on ``_run`` when one fails.
 
-        ``_run(*input arrays, *live tensors, *modules)`` returns the loss, the seed and the
-        kept gradients, or None if the recording no longer fits. Every array is a local
-        variable (``v<slot>``, gradients ``g<slot>``), so a replay costs the rules' own
-        NumPy calls and little else. The source is in linecache.
-        """
-        names: dict[str, Any] = {"ndarray": np.ndarray, "result_array": result_array,
-                                 "_failed": _failed, "_changed": _changed}
+    def _prologue(self, name: str, names: dict[str, Any]) -> list[str]:
+        """``def name(*inputs, *lives, *modules):`` and the checks of what the code below
+        assumes: a module switched between train() and eval(), or a live tensor with
+        another requires_grad, shape or dtype (a parameter given a new array) means
+        recording again. The live tensors' arrays become ``v<slot>``."""
         inputs = [f"v{k}" for k in range(self.n_inputs)]
         lives = [f"L{k}" for k in range(len(self.lives))]
         modules = [f"M{k}" for k in range(len(self.modules))]
-        lines = [f"def _run({', '.join(inputs + lives + modules)}):"]
-        # What the code below assumed, checked first: a module switched between train()
-        # and eval(), or a live tensor with another requires_grad, shape or dtype (a
-        # parameter given a new array) means recording again.
+        lines = [f"def {name}({', '.join(inputs + lives + modules)}):"]
         for k, module in enumerate(self.modules):
             names[f"T{k}"] = module.training
             lines += [f"    if M{k}.training != T{k}:", "        return None"]
@@ -302,6 +321,32 @@ class _Program:
         n_sources = self.n_inputs + len(self.lives)
         for k, number in enumerate(self.constants):
             names[f"v{n_sources + k}"] = number
+        # d loss / d loss, one array for every replay: read-only, and _keep_grads copies
+        # it if it is handed on as a gradient.
+        seed = names["seed"] = np.ones(self.loss_shape, dtype=self.loss_dtype)
+        seed.flags.writeable = False
+        names["_changed"] = _changed
+        return lines
+
+    def _epilogue(self, loss: str, kept: list[str]) -> list[str]:
+        """Return the loss, the seed and the kept gradients; unless another thread wrote
+        into a tensor the step read while it ran."""
+        lines = []
+        if self.lives:
+            changed = " or ".join(f"L{k}._version != n{k}" for k in range(len(self.lives)))
+            lines += [f"    if {changed}:", "        raise _changed()"]
+        return [*lines, f"    return {loss}, seed, ({''.join(f'{g}, ' for g in kept)})"]
+
+    def _compile(self) -> Callable[..., Any]:
+        """The replay that calls the rules, as one straight-line Python function.
+
+        ``_run(*input arrays, *live tensors, *modules)`` returns the loss, the seed and the
+        kept gradients, or None if the recording no longer fits. Every array is a local
+        variable (``v<slot>``, gradients ``g<slot>``). The source is in linecache.
+        """
+        names: dict[str, Any] = {"ndarray": np.ndarray, "result_array": result_array,
+                                 "_failed": _failed}
+        lines = self._prologue("_run", names)
         for k, (op, sources, params, dtype, ops) in enumerate(self.forward):
             at = self.first_result + k
             names.update({f"f{at}": op.forward, f"o{at}": ops, f"p{at}": params,
@@ -318,13 +363,8 @@ class _Program:
                 f"    if type(v{at}) is not ndarray or v{at}.dtype is not d{at}:",
                 f"        v{at} = result_array(v{at}, d{at}, p{at})",
             ]
-        root = self.root
-        # d loss / d loss, one array for every replay: read-only, and _keep_grads copies
-        # it if it is handed on as a gradient.
-        seed = names["seed"] = np.ones(self.loss_shape, dtype=self.loss_dtype)
-        seed.flags.writeable = False
-        lines.append(f"    g{root} = seed")
-        assigned = {root}
+        lines.append(f"    g{self.root} = seed")
+        assigned = {self.root}
         for at, op, params, ops, targets in self.backward:
             args = ", ".join(f"v{j}" for j in self.sources[at])
             for i, rule, child, shape, dtype in targets:
@@ -345,18 +385,87 @@ class _Program:
                     f"    g{child} = g{child} + gi" if child in assigned else f"    g{child} = gi",
                 ]
                 assigned.add(child)
-        if lives:  # another thread wrote into a tensor the step read, while it ran
-            changed = " or ".join(f"L{k}._version != n{k}" for k in range(len(lives)))
-            lines += [f"    if {changed}:", "        raise _changed()"]
-        kept = "".join(f"g{slot}, " for slot in self.kept_slots)
-        lines.append(f"    return v{root}, seed, ({kept})")
-        source = "\n".join(lines) + "\n"
-        return compile_function(source, "_run", names, f"{__file__} (generated: a "
-                                f"recorded step of {len(self.forward)} ops)")
+        lines += self._epilogue(f"v{self.root}", [f"g{slot}" for slot in self.kept_slots])
+        return compile_function("\n".join(lines) + "\n", "_run", names,
+                                f"{__file__} (generated: a recorded step of "
+                                f"{len(self.forward)} ops)")
+
+    def _trace(self, inputs: list[np.ndarray]) -> Callable[..., Any] | None:
+        """The replay that makes only the rules' NumPy calls, traced on ``inputs`` (the
+        arrays the step was recorded on); None if the rules cannot be traced, or if the
+        traced replay does not give exactly what ``_run`` gives on them."""
+        trace = Trace()
+        values: dict[int, Any] = {}
+        for k, array in enumerate([*inputs, *(t._data for t in self.lives)]):
+            values[k] = trace.value(array, f"v{k}")
+        for k, number in enumerate(self.constants):
+            values[self.n_inputs + len(self.lives) + k] = number
+        saved: dict[int, Any] = {}
+        try:
+            for k, (op, sources, params, dtype, ops) in enumerate(self.forward):
+                at = self.first_result + k
+                args, traced_ops = [values[j] for j in sources], TracingOps(ops, trace)
+                out = op.forward(*args, ops=traced_ops, **params) if op.variadic else \
+                    op.forward(*args, traced_ops, **params)
+                if op.saves:
+                    out, saved[at] = out
+                data = real(out)
+                if type(data) is not np.ndarray or data.dtype is not dtype:
+                    out = trace.call(result_array, (out, dtype, params), {})
+                values[at] = out
+            grads = {self.root: trace.value(np.ones(self.loss_shape, self.loss_dtype), "seed")}
+            for at, op, params, ops, targets in self.backward:
+                args, traced_ops = [values[j] for j in self.sources[at]], TracingOps(ops, trace)
+                extra = {"saved": saved[at]} if op.saves else {}
+                for i, rule, child, shape, dtype in targets:
+                    g = grads[at]
+                    if op.variadic:
+                        gi = rule(g, *args, out=values[at], ops=traced_ops, i=i, **extra,
+                                  **params)
+                    else:
+                        gi = rule(g, *args, values[at], traced_ops, **extra, **params)
+                    if real(gi).shape != shape:
+                        gi = trace.call(ops.sum_to, (gi, shape), {})
+                    if real(gi).dtype is not dtype and real(gi).dtype != dtype:
+                        gi = trace.call(ops.astype, (gi, dtype), {})
+                    grads[child] = gi if child not in grads else grads[child] + gi
+            outputs = [values[self.root], *(grads[slot] for slot in self.kept_slots)]
+            if any(type(x) is not Traced for x in outputs):
+                return None  # a constant result: nothing to gain
+        except Exception:  # Untraceable, or any other failure: the rules' replay serves
+            return None
+        names = dict(trace.names)
+        lines = self._prologue("_traced", names)
+        lines += [f"    {line}" for line in trace.lines]
+        lines += self._epilogue(outputs[0].name, [g.name for g in outputs[1:]])
+        traced = compile_function("\n".join(lines) + "\n", "_traced", names,
+                                  f"{__file__} (generated: a traced recorded step of "
+                                  f"{len(self.forward)} ops)")
+        return traced if self._same(traced, inputs) else None
+
+    def _same(self, traced: Callable[..., Any], inputs: list[np.ndarray]) -> bool:
+        """Whether ``traced`` gives exactly ``_run``'s loss and gradients on ``inputs``.
+        (It would not if a rule drew random numbers, or read state that changes, which
+        the trace keeps as constants.)"""
+        try:
+            mine = traced(*inputs, *self.held)
+        except Exception:  # any failure means: do not use it
+            return False
+        theirs = self._run(*inputs, *self.held)
+        if mine is None or theirs is None:
+            return False
+        pairs = [(mine[0], theirs[0]), *zip(mine[2], theirs[2])]
+        return all(type(a) is type(b) and np.shape(a) == np.shape(b)
+                   and np.asarray(a).dtype == np.asarray(b).dtype
+                   and np.array_equal(a, b, equal_nan=True) for a, b in pairs)
+
+
+class _ChangedWhileRunning(RuntimeError):
+    """Another thread wrote into a tensor the step read, while the replay ran."""
 
 
 def _changed() -> RuntimeError:
-    return RuntimeError(
+    return _ChangedWhileRunning(
         "record_step: a tensor the step reads was changed in place while it ran (by "
         "another thread); the gradients would mix two versions of it, so none were stored")
 
