@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 
 import numpy as np
@@ -60,6 +61,13 @@ def test_an_mlp_trains_the_same_recorded_and_eager():
     step = assert_same_training(nn.MLP(8, [16, 16, 10], activation="tanh", seed=0),
                                 cross_entropy, batches(6, (12, 8)))
     assert step.recordings == 1  # recorded once, replayed five times
+
+
+def test_a_step_with_large_temporaries_frees_them_as_it_goes_and_trains_the_same():
+    step = assert_same_training(nn.MLP(64, [256, 10], seed=0), cross_entropy,
+                                batches(3, (128, 64)))
+    source = inspect.getsource(next(iter(step._programs.values()))._traced)
+    assert "    del t" in source  # the (128, 256) activations: freed after their last use
 
 
 def test_convolution_normalisation_and_adam_train_the_same():

@@ -436,7 +436,7 @@ class _Program:
             return None
         names = dict(trace.names)
         lines = self._prologue("_traced", names)
-        lines += [f"    {line}" for line in trace.lines]
+        lines += [f"    {line}" for line in trace.source({x.name for x in outputs})]
         lines += self._epilogue(outputs[0].name, [g.name for g in outputs[1:]])
         traced = compile_function("\n".join(lines) + "\n", "_traced", names,
                                   f"{__file__} (generated: a traced recorded step of "

@@ -11,13 +11,14 @@ raises) is kept as a guard: the replay computes the value again and gives up if 
 differs, and the caller then runs the rules themselves. Shapes and dtypes need no guard:
 a recording holds for one set of them. A value the trace cannot follow (converted to an
 array by NumPy, iterated, written in place) stops the tracing; the caller then replays
-the rules, as before.
+the rules themselves.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -175,6 +176,10 @@ class TracingOps:
         return lambda *args, **kwargs: trace.call(attribute, args, kwargs)
 
 
+_LARGE = 1 << 16  # bytes: an array this large is freed as soon as the replay is done with it
+_LOCAL = re.compile(r"\bt\d+\b")
+
+
 def _item(x: Any) -> Any:
     return x.item()
 
@@ -189,6 +194,7 @@ class Trace:
         self._constants: dict[int, str] = {}  # id -> name, for the objects in _kept
         self._kept: list[Any] = []  # alive while tracing, so that no id is reused
         self._count = 0
+        self._large: set[str] = set()  # locals holding large arrays
 
     def value(self, array: Any, name: str) -> Traced:
         """A traced value known to the source as ``name`` (an argument, a local)."""
@@ -235,6 +241,8 @@ class Trace:
         self.lines.append(f"{name} = {text}")
         if type(value) in (tuple, list):
             return type(value)(self.emit(f"{name}[{k}]", v) for k, v in enumerate(value))
+        if getattr(value, "nbytes", 0) >= _LARGE:
+            self._large.add(name)
         return Traced(value, name, self)
 
     def call(self, function: Any, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -248,6 +256,25 @@ class Trace:
         operands = [self.expr(a) for a in args] + [f"{k}={self.expr(v)}"
                                                    for k, v in kwargs.items()]
         return self.emit(f"{x.name}.{name}({', '.join(operands)})", value)
+
+    def source(self, results: set[str]) -> list[str]:
+        """The lines, with each large array deleted after its last use (unless it is one of
+        ``results``): a step's temporaries then take no more memory than in an eager
+        backward, which frees them as it goes. Small ones stay: a ``del`` costs more than
+        holding them."""
+        last_use: dict[str, int] = {}
+        for k, line in enumerate(self.lines):
+            for name in _LOCAL.findall(line):
+                last_use[name] = k
+        frees: dict[int, list[str]] = {}
+        for name in self._large - results:
+            frees.setdefault(last_use[name], []).append(name)
+        lines = []
+        for k, line in enumerate(self.lines):
+            lines.append(line)
+            if k in frees:
+                lines.append(f"del {', '.join(sorted(frees[k]))}")
+        return lines
 
     def guard(self, convert: str, x: Traced, value: Any) -> Any:
         """``value`` = convert(x) as the rules saw it; a replay that computes another gives up."""
