@@ -75,3 +75,23 @@ def test_prelu_and_maxout_layers_are_reported(engine):
     assert [r.activation for r in rows] == ["identity", "prelu", "maxout"]
     assert rows[1].dead_units == (2,)
     assert rows[2].dead == 0.0 and rows[2].units == 3
+
+
+def test_pytorch_style_models_report_each_activation_with_the_layer_feeding_it():
+    mlp = nn.MLP(4, [8, 2], activation="relu", seed=0)
+    mlp.layers[0].bias.data[[1, 6]] = -100.0
+    torch_style = nn.Sequential(nn.Sequential(nn.Linear(4, 8), nn.Activation("relu")),
+                                nn.Linear(8, 2))
+    torch_style.load_state_dict({
+        "layers.0.layers.0.weight": mlp.layers[0].weight.data,
+        "layers.0.layers.0.bias": mlp.layers[0].bias.data,
+        "layers.1.weight": mlp.layers[1].weight.data, "layers.1.bias": mlp.layers[1].bias.data})
+    for model in (mlp, torch_style):
+        model(Tensor(X.astype(np.float32))).sum().backward()
+    ours, theirs = inspect(mlp, X).layers, inspect(torch_style, X).layers
+    assert [r.name for r in theirs] == ["0.1", "1"]  # the Linear feeding relu has no row
+    assert [r.activation for r in theirs] == ["relu", "identity"]
+    for a, b in zip(ours, theirs):
+        assert (a.units, a.dead_units, a.saturated) == (b.units, b.dead_units, b.saturated)
+        assert a.weight_grad_norm == pytest.approx(b.weight_grad_norm)
+        assert a.bias_grad_norm == pytest.approx(b.bias_grad_norm)

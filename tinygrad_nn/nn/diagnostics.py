@@ -35,7 +35,7 @@ from ..scalar.math_ops import SCALAR_OPS
 from ..tensor import Tensor
 from ..tensor.array_ops import array_ops
 from ..viz import grad_rms
-from .layers import Dense, Maxout, Neuron, PReLU, Sequential
+from .layers import Activation, Dense, Maxout, Neuron, PReLU, Sequential
 from .module import Module, _as_array, _flat_values
 
 __all__ = ["LayerReport", "Report", "inspect"]
@@ -94,27 +94,44 @@ class Report:
 def inspect(model: Module, x: Any) -> Report:
     """Run ``model`` on batch ``x`` (no graph recorded) and report on each layer it can.
 
-    ``model`` is a layer or a ``Sequential``/``MLP``; scalar-engine models are run sample by
-    sample. Gradient norms are those of the last backward.
+    ``model`` is a layer or a ``Sequential``/``MLP`` (nested ones too: layer ``1.0`` is the
+    first layer of the second); scalar-engine models are run sample by sample. An
+    ``Activation`` layer is reported with the gradient norms of the layer that feeds it
+    (``Sequential(Linear(...), Activation("relu"))``, as in PyTorch). Gradient norms are
+    those of the last backward.
     """
-    layers = list(model.layers) if isinstance(model, Sequential) else [model]
-    reports = []
+    reports: list[LayerReport] = []
     batch = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    feeding: Module | None = None  # the layer before, whose output an Activation takes
     with no_grad():
-        for index, layer in enumerate(layers):
+        for name, layer in _layers(model):
             local = _local_slopes(layer, batch)
             if local is not None:
-                reports.append(_report(str(index), layer, *local))
+                owner = layer
+                if isinstance(layer, Activation) and feeding is not None:
+                    owner = feeding
+                    if isinstance(feeding, Dense) and feeding.activation == "identity":
+                        reports.pop()  # its row (linear: nothing to report) becomes this one
+                reports.append(_report(name, owner, *local))
             batch = _forward(layer, batch)
+            feeding = layer
     return Report(tuple(reports))
+
+
+def _layers(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
+    """The layers a batch goes through, in order, named by their place (``"1.0"``)."""
+    if not isinstance(model, Sequential):
+        return [(prefix or "0", model)]
+    return [named for index, layer in enumerate(model.layers)
+            for named in _layers(layer, f"{prefix}.{index}" if prefix else str(index))]
 
 
 def _local_slopes(layer: Module, batch: np.ndarray) -> tuple[str, np.ndarray, float] | None:
     """The layer's label, |local gradient| per (sample, unit), and its peak slope."""
-    if isinstance(layer, (Dense, Neuron)):
+    if isinstance(layer, (Dense, Neuron, Activation)):
         activation = activations.get(layer.activation)
         params = {**activation.defaults, **layer.activation_params}
-        z = _pre_activation(layer, batch)
+        z = batch if isinstance(layer, Activation) else _pre_activation(layer, batch)
         ops = array_ops(z.dtype)
         out = np.asarray(activation.forward(z, ops, **params), dtype=z.dtype)
         slope = np.abs(np.broadcast_to(activation.deriv(z, out, ops, **params), z.shape))
