@@ -310,6 +310,36 @@ def test_a_rule_that_draws_random_numbers_replays_the_rule_itself():
         ops.unregister(name)
 
 
+def test_a_rule_that_selects_by_a_mask_replays_the_rule_itself():
+    # x[x > 0] has as many elements as the data has positive ones: a trace could not keep
+    # the count it read (here, to take a mean), so the rule itself replays.
+    name = "recorded_test_mean_of_positives"
+
+    def forward(x, ops):
+        positive = x[x > 0]
+        return ops.sum(positive) / max(positive.shape[0], 1)
+
+    def grad_rule(g, x, out, ops):
+        mask = x > 0
+        return ops.where(mask, g, 0.0) / ops.maximum(ops.sum(mask), 1)
+
+    ops.register(name, forward=forward, grads=(grad_rule,), elementwise=False, method=False)
+    try:
+        weight = Tensor(np.eye(3), requires_grad=True)
+        mean_of_positives = tg.functions.function(name)
+        step = tg.record_step(lambda x: mean_of_positives(x @ weight))
+        for x in ([[1.0, 2.0, -1.0]], [[1.0, 2.0, 3.0]], [[-1.0, 4.0, -2.0]]):
+            x = np.array(x)
+            eager = mean_of_positives(Tensor(x) @ weight)
+            expected = tg.grad(eager, [weight])[0].data
+            weight.grad = None
+            assert step(x).item() == eager.item()
+            np.testing.assert_array_equal(weight.grad, expected)
+        assert step.traced == 0
+    finally:
+        ops.unregister(name)
+
+
 def test_replays_in_several_threads_lose_no_gradient():
     model = nn.MLP(8, [16, 10], seed=0)
     step = tg.record_step(lambda x, y: cross_entropy(model, x, y))

@@ -449,9 +449,9 @@ class _Program:
         the trace keeps as constants.)"""
         try:
             mine = traced(*inputs, *self.held)
+            theirs = self._run(*inputs, *self.held)
         except Exception:  # any failure means: do not use it
             return False
-        theirs = self._run(*inputs, *self.held)
         if mine is None or theirs is None:
             return False
         pairs = [(mine[0], theirs[0]), *zip(mine[2], theirs[2])]

@@ -39,8 +39,12 @@ _PURE_METHODS = frozenset({
     "cumsum", "diagonal", "dot", "flatten", "max", "mean", "min", "prod", "ravel",
     "repeat", "reshape", "round", "squeeze", "std", "sum", "swapaxes", "take", "transpose",
     "var", "view"})
-# NumPy functions that write into an operand: their effect would not be replayed.
+# NumPy functions that write into an operand (their effect would not be replayed), and
+# those whose result's shape depends on the values (a replay could not trust the shapes
+# the trace read off it).
 _WRITING = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"})
+_SHAPED_BY_VALUES = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "extract",
+                               "compress", "unique_values", "unique_counts", "trim_zeros"})
 
 
 class Traced:
@@ -101,6 +105,7 @@ class Traced:
         return self.trace.call(abs, (self,), {})
 
     def __getitem__(self, index: Any) -> Any:
+        _refuse_mask(index)
         return self.trace.emit(f"{self.name}[{self.trace.expr(index)}]",
                                self.real[real(index)])
 
@@ -113,7 +118,17 @@ class Traced:
     def __array_function__(self, function: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if function.__name__ in _WRITING:
             raise Untraceable(f"writes into an array with np.{function.__name__}")
+        if function.__name__ in _SHAPED_BY_VALUES:
+            raise Untraceable(f"calls np.{function.__name__}, shaped by the values")
         return self.trace.call(function, args, kwargs)
+
+
+def _refuse_mask(index: Any) -> None:
+    """Indexing by a boolean array computed from the values gives a result whose shape
+    depends on them."""
+    for part in index if type(index) is tuple else (index,):
+        if type(part) is Traced and getattr(part.real, "dtype", None) == np.bool_:
+            raise Untraceable("indexes by a mask computed from the values")
 
 
 def _operator(symbol: str, function: Callable[[Any, Any], Any], reflected: bool) -> Any:
@@ -173,6 +188,12 @@ class TracingOps:
         if not callable(attribute):
             return attribute  # the dtype, say
         trace = self._trace
+        if name == "getitem":
+            def getitem(x: Any, index: Any) -> Any:
+                _refuse_mask(index)
+                return trace.call(attribute, (x, index), {})
+
+            return getitem
         return lambda *args, **kwargs: trace.call(attribute, args, kwargs)
 
 
@@ -246,16 +267,18 @@ class Trace:
         return Traced(value, name, self)
 
     def call(self, function: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        """``function(*args, **kwargs)``, computed and noted."""
         value = function(*real(args), **real(kwargs))
-        operands = [self.expr(a) for a in args] + [f"{k}={self.expr(v)}"
-                                                   for k, v in kwargs.items()]
-        return self.emit(f"{self.constant(function)}({', '.join(operands)})", value)
+        return self.emit(f"{self.constant(function)}({self._operands(args, kwargs)})", value)
 
     def method(self, x: Traced, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
+        """``x.name(*args, **kwargs)``, computed and noted."""
         value = getattr(x.real, name)(*real(args), **real(kwargs))
-        operands = [self.expr(a) for a in args] + [f"{k}={self.expr(v)}"
-                                                   for k, v in kwargs.items()]
-        return self.emit(f"{x.name}.{name}({', '.join(operands)})", value)
+        return self.emit(f"{x.name}.{name}({self._operands(args, kwargs)})", value)
+
+    def _operands(self, args: Any, kwargs: dict[str, Any]) -> str:
+        return ", ".join([*(self.expr(a) for a in args),
+                          *(f"{k}={self.expr(v)}" for k, v in kwargs.items())])
 
     def source(self, results: set[str]) -> list[str]:
         """The lines, with each large array deleted after its last use (unless it is one of
