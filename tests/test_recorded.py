@@ -290,6 +290,11 @@ def test_a_rule_that_decides_on_the_data_replays_the_other_way_exactly():
                  rng.integers(0, 10, 4)) for sign in (1, 1, -1, 1, -1)]
         step = assert_same_training(nn.Linear(6, 10, seed=0), loss_fn, data)
         assert step.recordings == 1
+        # Data that keeps deciding otherwise: the traced code stops being tried.
+        program = next(iter(step._programs.values()))
+        for x, _, y in data[:1] * 12:
+            step(x, np.array([-1.0], np.float32), y)
+        assert program._traced is None and step.recordings == 1
     finally:
         ops.unregister(name)
 

@@ -53,6 +53,7 @@ __all__ = ["RecordedStep", "record_step"]
 
 _NUMBERS = (int, float)
 _MAX_RECORDINGS = 8  # kinds of input (shapes, dtypes) remembered per step
+_MAX_MISSES = 8  # net replays a traced step may give up on before it is no longer tried
 
 
 def record_step(loss_fn: Callable[..., Tensor]) -> RecordedStep:
@@ -241,6 +242,7 @@ class _Program:
         self.held = (*self.lives, *self.modules)  # what _run takes after the inputs
         self._run = self._compile()
         self._traced = self._trace([t._data for t in inputs])
+        self._misses = 0  # replays the traced code gave up on, less those it made
 
     @staticmethod
     def _plan_backward(loss: Tensor, by_id: dict[int, tuple[str, int]],
@@ -277,9 +279,10 @@ class _Program:
         """Run the recorded step on ``inputs``: the loss, with the gradients added to
         ``.grad``; or None if the recording no longer fits (record again)."""
         result = None
-        if self._traced is not None:
+        traced = self._traced
+        if traced is not None:
             try:
-                result = self._traced(*inputs, *self.held)
+                result = traced(*inputs, *self.held)
             except _ChangedWhileRunning:
                 raise
             except Exception:  # the rules' own replay raises it, naming the op
@@ -288,6 +291,12 @@ class _Program:
             result = self._run(*inputs, *self.held)
             if result is None:
                 return None
+            if traced is not None:
+                self._misses += 1
+                if self._misses >= _MAX_MISSES:  # the data keeps deciding otherwise
+                    self._traced = None
+        elif self._misses:
+            self._misses -= 1
         loss, seed, grads = result
         _keep_grads(zip(self.kept_tensors, grads), id(seed))
         return constant(loss)
