@@ -32,19 +32,21 @@ class Untraceable(Exception):
 
 
 # ndarray attributes that depend on the shape and dtype only (fixed for a recording), and
-# methods that compute a new array (none writes into its operand).
+# methods that compute a new array whose shape does not depend on the values (none writes
+# into its operand; ``repeat`` is left out: its counts could be values).
 _STATIC = frozenset({"shape", "ndim", "dtype", "size", "itemsize", "nbytes"})
 _PURE_METHODS = frozenset({
     "all", "any", "argmax", "argmin", "astype", "clip", "conj", "copy", "cumprod",
     "cumsum", "diagonal", "dot", "flatten", "max", "mean", "min", "prod", "ravel",
-    "repeat", "reshape", "round", "squeeze", "std", "sum", "swapaxes", "take", "transpose",
-    "var", "view"})
+    "reshape", "round", "squeeze", "std", "sum", "swapaxes", "take", "transpose", "var",
+    "view"})
 # NumPy functions that write into an operand (their effect would not be replayed), and
 # those whose result's shape depends on the values (a replay could not trust the shapes
 # the trace read off it).
 _WRITING = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"})
 _SHAPED_BY_VALUES = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "extract",
-                               "compress", "unique_values", "unique_counts", "trim_zeros"})
+                               "compress", "unique_values", "unique_counts", "trim_zeros",
+                               "repeat"})
 
 
 class Traced:
