@@ -315,13 +315,17 @@ def test_a_rule_that_draws_random_numbers_replays_the_rule_itself():
         ops.unregister(name)
 
 
-def test_a_rule_that_selects_by_a_mask_replays_the_rule_itself():
-    # x[x > 0] has as many elements as the data has positive ones: a trace could not keep
-    # the count it read (here, to take a mean), so the rule itself replays.
+@pytest.mark.parametrize("select", [
+    lambda x, ops: x[x > 0],  # a mask
+    lambda x, ops: ops.reshape(x * (x > 0), (-1,))[:ops.sum(x > 0)],  # bounds from values
+], ids=["mask", "slice"])
+def test_a_rule_that_selects_by_the_values_replays_the_rule_itself(select):
+    # The selection has as many elements as the data has positive ones: a trace could not
+    # keep the count it read (here, to take a mean), so the rule itself replays.
     name = "recorded_test_mean_of_positives"
 
     def forward(x, ops):
-        positive = x[x > 0]
+        positive = select(x, ops)
         return ops.sum(positive) / max(positive.shape[0], 1)
 
     def grad_rule(g, x, out, ops):

@@ -107,7 +107,7 @@ class Traced:
         return self.trace.call(abs, (self,), {})
 
     def __getitem__(self, index: Any) -> Any:
-        _refuse_mask(index)
+        _refuse_shaping_index(index)
         return self.trace.emit(f"{self.name}[{self.trace.expr(index)}]",
                                self.real[real(index)])
 
@@ -125,12 +125,15 @@ class Traced:
         return self.trace.call(function, args, kwargs)
 
 
-def _refuse_mask(index: Any) -> None:
-    """Indexing by a boolean array computed from the values gives a result whose shape
-    depends on them."""
+def _refuse_shaping_index(index: Any) -> None:
+    """Indexing by a boolean array, or slicing by bounds, computed from the values gives a
+    result whose shape depends on them."""
     for part in index if type(index) is tuple else (index,):
         if type(part) is Traced and getattr(part.real, "dtype", None) == np.bool_:
             raise Untraceable("indexes by a mask computed from the values")
+        if type(part) is slice and Traced in (type(part.start), type(part.stop),
+                                              type(part.step)):
+            raise Untraceable("slices by bounds computed from the values")
 
 
 def _operator(symbol: str, function: Callable[[Any, Any], Any], reflected: bool) -> Any:
@@ -192,7 +195,7 @@ class TracingOps:
         trace = self._trace
         if name == "getitem":
             def getitem(x: Any, index: Any) -> Any:
-                _refuse_mask(index)
+                _refuse_shaping_index(index)
                 return trace.call(attribute, (x, index), {})
 
             return getitem
