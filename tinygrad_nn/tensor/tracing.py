@@ -46,7 +46,8 @@ _PURE_METHODS = frozenset({
 _WRITING = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"})
 _SHAPED_BY_VALUES = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "extract",
                                "compress", "unique_values", "unique_counts", "trim_zeros",
-                               "repeat"})
+                               "repeat", "bincount", "delete", "insert", "split",
+                               "array_split"})
 
 
 class Traced:
@@ -120,7 +121,8 @@ class Traced:
     def __array_function__(self, function: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if function.__name__ in _WRITING:
             raise Untraceable(f"writes into an array with np.{function.__name__}")
-        if function.__name__ in _SHAPED_BY_VALUES:
+        if function.__name__ in _SHAPED_BY_VALUES or (
+                function is np.where and len(args) + len(kwargs) == 1):  # = np.nonzero
             raise Untraceable(f"calls np.{function.__name__}, shaped by the values")
         return self.trace.call(function, args, kwargs)
 
