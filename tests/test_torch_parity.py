@@ -21,7 +21,7 @@ from hypothesis import given, reject, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import tinygrad_nn as tg  # noqa: E402 - after the skip
-from tinygrad_nn import Tensor, grad  # noqa: E402
+from tinygrad_nn import Tensor, Value, grad  # noqa: E402
 from tinygrad_nn.functions import function  # noqa: E402
 from tinygrad_nn.testing.strategies import op_cases  # noqa: E402
 
@@ -126,6 +126,17 @@ def test_subgradient_conventions_at_ties_and_kinks():
     both(lambda t: t.clip(0.0, 2.0), lambda t: t.clamp(0.0, 2.0), x)
     both(lambda t: t.abs(), torch.abs, x)
     both(lambda t: t.relu(), torch.relu, x)
+
+
+def test_maximum_and_minimum_beside_a_nan_give_both_inputs_the_gradient():
+    a = np.array([np.nan, 1.0, 2.0, np.nan])
+    b = np.array([1.0, np.nan, 2.0, np.nan])
+    for ours, theirs in ((lambda x, y: x.maximum(y), torch.maximum),
+                         (lambda x, y: x.minimum(y), torch.minimum)):
+        both(ours, theirs, a, b)
+        mine = [Value(x) for x in (float(a[0]), float(b[0]))]  # the scalar engine agrees
+        ours(*mine).backward()
+        assert [v.grad for v in mine] == [1.0, 1.0]
 
 
 def test_softmax_family_at_large_magnitudes():

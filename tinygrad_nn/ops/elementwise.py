@@ -382,10 +382,11 @@ register(
 )
 
 
-def _tie_split(g: Any, wins: Any, ties: Any, ops: Any) -> Any:
-    # maximum and minimum: g to the winner; NOTE: at a tie each input gets half, as in
-    # torch.maximum.
-    return ops.where(wins, g, ops.where(ties, 0.5 * g, 0.0))
+def _tie_split(g: Any, loses: Any, ties: Any, ops: Any) -> Any:
+    # maximum and minimum: g to every input that does not lose. NOTE: as in torch.maximum,
+    # at a tie each input gets half, and beside a NaN (which neither beats nor ties) both
+    # get all of it.
+    return ops.where(loses, 0.0, ops.where(ties, 0.5 * g, g))
 
 
 def _no_ties_case(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -398,8 +399,8 @@ def _no_ties_case(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 register(
     "maximum",
     forward=lambda a, b, ops: ops.maximum(a, b),
-    grads=(lambda g, a, b, out, ops: _tie_split(g, a > b, a == b, ops),
-           lambda g, a, b, out, ops: _tie_split(g, b > a, a == b, ops)),
+    grads=(lambda g, a, b, out, ops: _tie_split(g, a < b, a == b, ops),
+           lambda g, a, b, out, ops: _tie_split(g, b < a, a == b, ops)),
     cases=_no_ties_case,
     doc="the larger of a and b; a tie splits the gradient evenly",
 )
@@ -407,8 +408,8 @@ register(
 register(
     "minimum",
     forward=lambda a, b, ops: ops.minimum(a, b),
-    grads=(lambda g, a, b, out, ops: _tie_split(g, a < b, a == b, ops),
-           lambda g, a, b, out, ops: _tie_split(g, b < a, a == b, ops)),
+    grads=(lambda g, a, b, out, ops: _tie_split(g, a > b, a == b, ops),
+           lambda g, a, b, out, ops: _tie_split(g, b > a, a == b, ops)),
     cases=_no_ties_case,
     doc="the smaller of a and b; a tie splits the gradient evenly",
 )
