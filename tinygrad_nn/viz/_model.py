@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from ._modules import layer_facts
 from ._render import Graph, label, new_graph, plural
 
 _LAYER = {"fillcolor": "#eef3fb", "color": "#2f5fa7", "style": "filled,rounded"}
@@ -69,17 +70,7 @@ def _features(width: int | None, engine: str | None) -> str:
 
 def _layer_label(module: Any, path: str) -> str:
     head = f"{path}: {type(module).__name__}" if path else type(module).__name__
-    facts = []
-    if hasattr(module, "nin"):
-        facts.append(f"{module.nin} → {getattr(module, 'nout', 1)}")
-    activation = getattr(module, "activation", None)
-    if isinstance(activation, str):  # a registry name
-        given = getattr(module, "activation_params", {})
-        params = ", ".join(f"{k}={v:g}" for k, v in given.items())
-        name = f"{activation}({params})" if params else activation
-        facts.append("identity (linear)" if activation == "identity" else name)
-    if hasattr(module, "pieces"):
-        facts.append(plural(module.pieces, "piece"))
+    facts = layer_facts(module, linear="identity (linear)")
     arrays = [f"{name} {_array_shape(a)}" for name, a in module.named_parameter_arrays()]
     lines = [head] + [" · ".join(part) for part in (facts, arrays) if part]
     return label([*lines, plural(_count(module), "parameter")])

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ._render import plural
+
 ARROW = "\N{RIGHTWARDS ARROW}"
 
 
-def describe(module: Any) -> str:
-    """``Dense(2 → 8, relu)``: the type, its sizes and activation, in a box title's words."""
+def layer_facts(module: Any, linear: str) -> list[str]:
+    """A layer's sizes, activation and pieces in words (``["2 → 8", "relu"]``); ``linear``
+    names the identity activation."""
     facts = []
     if hasattr(module, "nin"):
         facts.append(f"{module.nin} {ARROW} {getattr(module, 'nout', 1)}")
@@ -24,10 +27,16 @@ def describe(module: Any) -> str:
     if isinstance(activation, str):  # a registry name
         given = getattr(module, "activation_params", {})
         params = ", ".join(f"{k}={v:g}" for k, v in given.items())
-        name = "linear" if activation == "identity" else activation
+        name = linear if activation == "identity" else activation
         facts.append(f"{name}({params})" if params else name)
     if hasattr(module, "pieces"):
-        facts.append(f"{module.pieces} pieces")
+        facts.append(plural(module.pieces, "piece"))
+    return facts
+
+
+def describe(module: Any) -> str:
+    """``Dense(2 → 8, relu)``: the type, its sizes and activation, in a box title's words."""
+    facts = layer_facts(module, linear="linear")
     name = type(module).__name__
     return f"{name}({', '.join(facts)})" if facts else name
 
