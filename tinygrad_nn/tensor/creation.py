@@ -184,8 +184,14 @@ def full_like(x: Any, fill_value: Any, *, dtype: DTypeLike | None = None,
     shape, like = _template(x, "full_like")
     if not isinstance(fill_value, (bool, np.bool_)):
         fill_value = _number(fill_value, "fill_value", "full_like")
+    return _filled(shape, like, fill_value, dtype, requires_grad, "full_like")
+
+
+def _filled(shape: tuple[int, ...], like: np.dtype, fill_value: Any, dtype: DTypeLike | None,
+            requires_grad: bool, where: str) -> Tensor:
+    """A new leaf of ``shape`` holding ``fill_value``, in ``dtype`` or else ``like``."""
     chosen = np.dtype(dtype) if dtype is not None else like
-    return _leaf(np.full(shape, fill_value, dtype=chosen), requires_grad, "full_like")
+    return _leaf(np.full(shape, fill_value, dtype=chosen), requires_grad, where)
 
 
 def zeros_like(x: Any, *, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Any:
@@ -196,9 +202,7 @@ def zeros_like(x: Any, *, dtype: DTypeLike | None = None, requires_grad: bool = 
     """
     if _other_engine(x, "zeros_like", dtype, requires_grad):
         return x.zeros_like()
-    shape, like = _template(x, "zeros_like")
-    chosen = np.dtype(dtype) if dtype is not None else like
-    return _leaf(np.zeros(shape, dtype=chosen), requires_grad, "zeros_like")
+    return _filled(*_template(x, "zeros_like"), 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(x: Any, *, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Any:
@@ -209,9 +213,7 @@ def ones_like(x: Any, *, dtype: DTypeLike | None = None, requires_grad: bool = F
     """
     if _other_engine(x, "ones_like", dtype, requires_grad):
         return x.ones_like()
-    shape, like = _template(x, "ones_like")
-    chosen = np.dtype(dtype) if dtype is not None else like
-    return _leaf(np.ones(shape, dtype=chosen), requires_grad, "ones_like")
+    return _filled(*_template(x, "ones_like"), 1, dtype, requires_grad, "ones_like")
 
 
 def _other_engine(x: Any, name: str, dtype: Any, requires_grad: bool) -> bool:
