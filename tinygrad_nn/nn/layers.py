@@ -306,7 +306,7 @@ class Maxout(Module):
                 out.append(best)
             return out
         x = _check_batch(x, self.nin, "Maxout", self.weight.dtype)
-        z = x @ self.weight.T + self.bias
+        z = F.linear(x, self.weight, self.bias)  # one node, as in Dense
         return z.reshape(x.shape[0], self.nout, self.pieces).max(axis=-1)
 
     def extra_repr(self) -> str:
