@@ -306,8 +306,8 @@ class Maxout(Module):
                 out.append(best)
             return out
         x = _check_batch(x, self.nin, "Maxout", self.weight.dtype)
-        z = F.linear(x, self.weight, self.bias)  # one node, as in Dense
-        return z.reshape(x.shape[0], self.nout, self.pieces).max(axis=-1)
+        lines = F.linear(x, self.weight, self.bias)  # one node, as in Dense
+        return lines.reshape(x.shape[0], self.nout, self.pieces).max(axis=-1)
 
     def extra_repr(self) -> str:
         return f"{self.nin}, {self.nout}, pieces={self.pieces}, engine={self.engine!r}"
